@@ -1,4 +1,35 @@
-//! Issue, inventory, rotate and revoke TLS certificates with ACM (not yet built: issue 4).
+//! A certificate authority and inventory for TLS certificates, with AWS ACM as
+//! destination and source.
 //!
-//! This crate is an empty member of the workspace until its issue is done.
+//! # Overview
+//!
+//! - [`ca`]: `certs ca init` makes a root and an intermediate (optionally name
+//!   constrained); [`ca::Authority`] is the issuing CA with a file key or a
+//!   remote key ([`ca::RemoteKey`], used with KMS).
+//! - [`profile`]: TOML profiles decide key types, validity, names, usages.
+//! - [`csr`]: signing requests, PEM or DER, signature verified.
+//! - [`issue`]: a [`issue::Request`] checked against a profile becomes a signed
+//!   certificate and an inventory record; nothing but the key and the names is
+//!   taken from a CSR.
+//! - [`crl`]: signed CRLs with increasing numbers.
+//! - [`store`]: the inventory ([`store::Store`], SQLite by default).
+//! - [`expiry`]: which certificates to notify about or rotate, when.
+//! - [`aws`]: the only AWS caller (ACM, ACM Private CA, KMS, SNS).
+//! - [`ops`]: the operations the CLI and the Lambda handlers share.
+//! - [`lambda`]: Lambda handlers as plain async functions over serde types.
+//!
+//! The pure parts (`profile`, `csr`, `issue`, `crl`, `expiry`) take time and
+//! randomness as arguments and do no I/O.
 #![forbid(unsafe_code)]
+
+pub mod aws;
+pub mod ca;
+pub mod crl;
+pub mod csr;
+pub mod expiry;
+pub mod issue;
+pub mod lambda;
+pub mod model;
+pub mod ops;
+pub mod profile;
+pub mod store;

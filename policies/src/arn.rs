@@ -1,8 +1,11 @@
-//! Amazon Resource Names: `arn:partition:service:region:account:resource`.
+//! Amazon Resource Names: `arn:partition:service:region:account:resource`,
+//! and IAM's matching of ARN patterns (`Resource`, `ArnLike`, `ArnEquals`).
 
 use std::fmt;
 
 use thiserror::Error;
+
+use crate::glob::{self, Case};
 
 /// A parsed ARN. The resource part keeps any `:` or `/` it contains.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -83,9 +86,52 @@ impl fmt::Display for Arn {
     }
 }
 
+/// Whether `arn` matches the policy pattern `pattern`, as IAM matches a
+/// `Resource` element and the `ArnLike`/`ArnEquals` condition operators.
+///
+/// `"*"` matches everything. Otherwise both are split into their six
+/// colon-separated parts (the resource part keeps any further `:`) and each
+/// part is matched on its own with `*`/`?` wildcards, case-sensitively, so a
+/// wildcard never reaches across a colon of the first five parts. An ARN
+/// pattern with fewer than six parts matches no ARN. When neither side is
+/// shaped like an ARN (e.g. the `*` resource of an action without
+/// resource-level permissions) the whole strings are matched as one wildcard
+/// pattern; an ARN never matches a non-ARN pattern and the other way round.
+///
+/// ```
+/// use policies::arn::matches;
+/// assert!(matches("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a/b:c"));
+/// assert!(matches("arn:aws:iam::*:role/web-?", "arn:aws:iam::123456789012:role/web-1"));
+/// assert!(!matches("arn:aws:iam::*:role/web", "arn:aws:iam::123456789012:role/Web"));
+/// assert!(!matches("arn:aws:ec2:*:instance/*", "arn:aws:ec2:us-east-1:123456789012:instance/i-1"));
+/// ```
+pub fn matches(pattern: &str, arn: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    match (split(pattern), split(arn)) {
+        (Some(pattern), Some(arn)) => pattern
+            .iter()
+            .zip(arn.iter())
+            .all(|(p, a)| glob::matches(p, a, Case::Sensitive)),
+        (None, None) => glob::matches(pattern, arn, Case::Sensitive),
+        _ => false,
+    }
+}
+
+/// The six parts of an ARN-shaped string, without allocating; `None` when it
+/// has fewer than five colons or does not start with `arn`.
+fn split(text: &str) -> Option<[&str; 6]> {
+    let mut parts = text.splitn(6, ':');
+    let mut next = || parts.next();
+    let arn = [next()?, next()?, next()?, next()?, next()?, next()?];
+    (arn[0] == "arn").then_some(arn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn parses_and_formats() {
@@ -113,6 +159,86 @@ mod tests {
         ] {
             let err = Arn::parse(text).unwrap_err();
             assert!(err.to_string().contains("is not an ARN"), "{err}");
+        }
+    }
+
+    #[test]
+    fn star_matches_everything() {
+        for arn in ["arn:aws:s3:::b", "*", "", "not an arn"] {
+            assert!(matches("*", arn), "{arn}");
+        }
+    }
+
+    #[test]
+    fn parts_match_separately() {
+        let role = "arn:aws:iam::123456789012:role/path/web";
+        assert!(matches("arn:aws:iam::123456789012:role/*", role));
+        assert!(matches("arn:aws:iam::*:role/path/web", role));
+        assert!(matches("arn:*:iam::1234567890??:role/*/web", role));
+        assert!(matches("arn:aws:*:*:*:*", role));
+        // A wildcard does not reach across the colon between two parts.
+        assert!(!matches("arn:aws:iam:*:role/path/web", role));
+        assert!(!matches("arn:aws:iam::*", role));
+        // The resource part is one piece, colons and slashes included.
+        assert!(matches(
+            "arn:aws:logs:us-east-1:123456789012:log-group:app*",
+            "arn:aws:logs:us-east-1:123456789012:log-group:app:log-stream:x"
+        ));
+        assert!(!matches("arn:aws:s3:::bucket", "arn:aws:s3:::bucket/key"));
+        assert!(matches("arn:aws:s3:::bucket*", "arn:aws:s3:::bucket/key"));
+    }
+
+    #[test]
+    fn case_sensitive() {
+        assert!(!matches("arn:aws:s3:::Bucket/*", "arn:aws:s3:::bucket/key"));
+        assert!(!matches("arn:AWS:s3:::bucket/*", "arn:aws:s3:::bucket/key"));
+        assert!(matches(
+            "arn:aws:s3:::bucket/Key",
+            "arn:aws:s3:::bucket/Key"
+        ));
+    }
+
+    #[test]
+    fn non_arn_text_is_matched_whole() {
+        assert!(!matches("arn:aws:s3:::*", "*"));
+        assert!(!matches("arn:aws:s3:*", "arn:aws:s3:::bucket"));
+        assert!(!matches("arn:*", "arn:aws:s3:::bucket"));
+        assert!(!matches("some*", "arn:aws:s3:::bucket"));
+        assert!(matches("some*", "something"));
+        assert!(!matches("arn:aws:s3:::b", "arn:aws:s3"));
+    }
+
+    fn part() -> impl Strategy<Value = String> {
+        "[a-z0-9-]{0,12}"
+    }
+
+    proptest! {
+        #[test]
+        fn format_then_parse_round_trips(
+            partition in "[a-z][a-z-]{0,10}",
+            service in "[a-z][a-z0-9-]{0,10}",
+            region in part(),
+            account in "[0-9]{0,12}",
+            resource in "[ -~]{0,40}",
+        ) {
+            let arn = Arn { partition, service, region, account, resource };
+            let text = arn.to_string();
+            let back = Arn::parse(&text).unwrap();
+            prop_assert_eq!(&back, &arn);
+            prop_assert_eq!(back.to_string(), text);
+        }
+
+        #[test]
+        fn an_arn_without_wildcards_matches_itself(
+            region in part(),
+            account in "[0-9]{12}",
+            resource in "[a-zA-Z0-9/:._-]{1,30}",
+        ) {
+            let text = format!("arn:aws:svc:{region}:{account}:{resource}");
+            prop_assert!(matches(&text, &text));
+            prop_assert!(matches("*", &text));
+            let other = format!("arn:aws:svc:{region}:{account}:{resource}x");
+            prop_assert!(!matches(&text, &other));
         }
     }
 }

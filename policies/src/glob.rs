@@ -59,6 +59,71 @@ pub fn has_wildcard(pattern: &str) -> bool {
     pattern.contains(['*', '?'])
 }
 
+/// Whether some text matches both patterns (case-sensitive): the question
+/// "can this resource pattern name a resource of that ARN format?".
+///
+/// ```
+/// use policies::glob::overlap;
+/// assert!(overlap("arn:*:s3:::*/*", "arn:aws:s3:::bucket/*"));
+/// assert!(!overlap("arn:*:s3:::*/*", "arn:aws:s3:::bucket"));
+/// ```
+pub fn overlap(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // reach[j] for the current i: can a[i..] and b[j..] match a common text?
+    // Filled from the ends backwards, one row per position of `a`.
+    let mut next = vec![false; b.len() + 1];
+    let mut row = vec![false; b.len() + 1];
+    for i in (0..=a.len()).rev() {
+        for j in (0..=b.len()).rev() {
+            row[j] = match (a.get(i), b.get(j)) {
+                (None, None) => true,
+                (Some('*'), _) => next[j] || (j < b.len() && row[j + 1]),
+                (_, Some('*')) => row[j + 1] || (i < a.len() && next[j]),
+                (Some(x), Some(y)) => (*x == '?' || *y == '?' || x == y) && next[j + 1],
+                _ => false,
+            };
+        }
+        std::mem::swap(&mut next, &mut row);
+    }
+    next[0]
+}
+
+/// Whether every text `narrow` matches is also matched by `wide`
+/// (case-sensitive). Exact when `wide` has no `?`; otherwise only literal
+/// texts are compared and a wildcard `narrow` is reported as not covered.
+///
+/// ```
+/// use policies::glob::covers;
+/// assert!(covers("arn:aws:s3:::b/*", "arn:aws:s3:::b/logs/*"));
+/// assert!(!covers("arn:aws:s3:::b/logs/*", "arn:aws:s3:::b/*"));
+/// ```
+pub fn covers(wide: &str, narrow: &str) -> bool {
+    // With `*` as its only wildcard, `wide` matching `narrow` read literally
+    // aligns each of narrow's wildcards inside one of wide's stars, so every
+    // text of `narrow` is matched too.
+    if has_wildcard(narrow) && wide.contains('?') {
+        return false;
+    }
+    matches(wide, narrow, Case::Sensitive)
+}
+
+/// The text with every `${...}` placeholder (ARN-format fields such as
+/// `${Partition}`, policy variables such as `${aws:username}`) replaced by `*`.
+pub fn placeholders_as_star(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push('*');
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn same(a: u8, b: u8, case: Case) -> bool {
     match case {
         Case::Sensitive => a == b,
@@ -111,12 +176,47 @@ mod tests {
         }
     }
 
+    #[test]
+    fn overlap_and_cover() {
+        assert!(overlap("*", ""));
+        assert!(overlap("a*", "*b"));
+        assert!(!overlap("a*", "b*"));
+        assert!(overlap("a?c", "*c"));
+        assert!(!overlap("ab", "a"));
+        assert!(covers("*", "a*b?"));
+        assert!(!covers("a?", "a*"));
+        assert!(covers("a?", "ab"));
+        assert_eq!(
+            placeholders_as_star("arn:${Partition}:s3:::${BucketName}/${ObjectName}"),
+            "arn:*:s3:::*/*"
+        );
+        assert_eq!(
+            placeholders_as_star("home/${aws:username}/x${"),
+            "home/*/x${"
+        );
+    }
+
     proptest! {
         #[test]
         fn agrees_with_reference(p in "[ab*?é]{0,8}", t in "[abé]{0,10}") {
             let pc: Vec<char> = p.chars().collect();
             let tc: Vec<char> = t.chars().collect();
             prop_assert_eq!(matches(&p, &t, Case::Sensitive), reference(&pc, &tc));
+        }
+
+        #[test]
+        fn overlap_agrees_with_a_shared_text(p in "[ab*?]{0,6}", q in "[ab*?]{0,6}", t in "[ab]{0,8}") {
+            if matches(&p, &t, Case::Sensitive) && matches(&q, &t, Case::Sensitive) {
+                prop_assert!(overlap(&p, &q));
+            }
+            prop_assert_eq!(overlap(&p, &q), overlap(&q, &p));
+        }
+
+        #[test]
+        fn covers_is_sound(wide in "[ab*?]{0,6}", narrow in "[ab*?]{0,6}", t in "[ab]{0,8}") {
+            if covers(&wide, &narrow) && matches(&narrow, &t, Case::Sensitive) {
+                prop_assert!(matches(&wide, &t, Case::Sensitive));
+            }
         }
     }
 }

@@ -167,10 +167,10 @@ impl<T> OneOrMany<T> {
 
     /// A list of the given values: one value stays bare, others become a list.
     pub fn from_vec(mut values: Vec<T>) -> Self {
-        if values.len() == 1 {
-            if let Some(v) = values.pop() {
-                return OneOrMany::One(v);
-            }
+        if values.len() == 1
+            && let Some(v) = values.pop()
+        {
+            return OneOrMany::One(v);
         }
         OneOrMany::Many(values)
     }
@@ -235,7 +235,7 @@ impl PrincipalKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
     /// Each operator with its (key, values) pairs.
-    pub operators: Vec<(Operator, Vec<(String, OneOrMany<ConditionValue>)>)>,
+    pub operators: Vec<(Operator, ConditionKeys)>,
 }
 
 impl Condition {
@@ -247,6 +247,9 @@ impl Condition {
         })
     }
 }
+
+/// The (key, values) pairs under one condition operator, in written order.
+pub type ConditionKeys = Vec<(String, OneOrMany<ConditionValue>)>;
 
 /// A condition value, keeping the JSON type it was written with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,0 +1,219 @@
+//! The configuration file (`ca.toml`, see `ca.example.toml`), with every key
+//! overridable by an environment variable `SSH_CA__<TABLE>__<KEY>`: for
+//! example `SSH_CA__POLICY__USER__VALIDITY_AFTER_SECONDS=300` or
+//! `SSH_CA__CA__KEYS__0__FILE=/etc/ssh-ca/ca`. The caller hands the file's
+//! text and the environment in; this module reads neither.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ca::CaKeyConfig;
+use crate::err::ConfigError;
+use crate::kmsauth::KmsAuthConfig;
+use crate::policy::Policy;
+use crate::validate::{ValidationConfig, Validator};
+
+/// The prefix of overriding environment variables.
+pub const ENV_PREFIX: &str = "SSH_CA__";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// CA keys.
+    pub ca: CaConfig,
+    /// kmsauth; absent means requests need no token.
+    #[serde(default)]
+    pub kmsauth: Option<KmsAuthConfig>,
+    /// Where issuances and revocations are kept.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Request validation.
+    #[serde(default)]
+    pub validation: ValidationConfig,
+    /// The signing policy.
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+/// The `[ca]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaConfig {
+    /// The CA keys; the first signs, all are published.
+    pub keys: Vec<CaKeyConfig>,
+}
+
+/// The `[store]` table: one of `sqlite` or `dynamodb_table`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// A SQLite database file.
+    #[serde(default)]
+    pub sqlite: Option<PathBuf>,
+    /// A DynamoDB table with a string partition key `pk`.
+    #[serde(default)]
+    pub dynamodb_table: Option<String>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            sqlite: Some(PathBuf::from("ssh-ca.db")),
+            dynamodb_table: None,
+        }
+    }
+}
+
+impl Config {
+    /// Parses `text`, applies `SSH_CA__...` overrides from `env`, and checks
+    /// the result. Errors name the key.
+    pub fn load(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
+        let mut root = toml::Value::Table(table);
+        for (name, value) in env {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let path: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+            set(&mut root, &path, parse_value(&value)).map_err(|reason| ConfigError::Invalid {
+                key: name.clone(),
+                reason,
+            })?;
+        }
+        let config: Self = root
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Toml(e.to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.ca.keys.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "ca.keys".into(),
+                reason: "no CA key is configured; add a `[[ca.keys]]` table".into(),
+            });
+        }
+        for (i, key) in self.ca.keys.iter().enumerate() {
+            key.check(i)?;
+        }
+        if self.store.sqlite.is_some() == self.store.dynamodb_table.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "store".into(),
+                reason: "give exactly one of `sqlite` or `dynamodb_table`".into(),
+            });
+        }
+        Validator::new(self.validation.clone())?;
+        self.policy.check()
+    }
+}
+
+/// An override's value: TOML if it parses as a TOML value (`300`, `true`,
+/// `["a", "b"]`), else the text as a string.
+fn parse_value(text: &str) -> toml::Value {
+    format!("v = {text}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_owned()))
+}
+
+fn set(node: &mut toml::Value, path: &[String], value: toml::Value) -> Result<(), String> {
+    let Some((first, rest)) = path.split_first() else {
+        *node = value;
+        return Ok(());
+    };
+    let child = match node {
+        toml::Value::Table(table) => table
+            .entry(first.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new())),
+        toml::Value::Array(items) => {
+            let i: usize = first
+                .parse()
+                .map_err(|_| format!("`{first}` is not an array index"))?;
+            items
+                .get_mut(i)
+                .ok_or_else(|| format!("there is no entry at index {i}"))?
+        }
+        _ => return Err(format!("the key before `{first}` is not a table")),
+    };
+    set(child, rest, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+        [[ca.keys]]
+        file = "ca"
+        [policy.user]
+        validity_after_seconds = 120
+    "#;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn example_config_loads() {
+        let text = include_str!("../ca.example.toml");
+        let config = Config::load(text, Vec::new()).unwrap();
+        assert_eq!(config.ca.keys.len(), 2);
+    }
+
+    #[test]
+    fn environment_overrides_keys() {
+        let config = Config::load(
+            BASE,
+            env(&[
+                ("SSH_CA__POLICY__USER__VALIDITY_AFTER_SECONDS", "300"),
+                ("SSH_CA__CA__KEYS__0__FILE", "/etc/ssh-ca/ca"),
+                ("SSH_CA__VALIDATION__PRINCIPAL_BLOCKLIST", "^root$"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.policy.user.validity_after_seconds, 300);
+        assert_eq!(
+            config.ca.keys[0].file.as_deref(),
+            Some("/etc/ssh-ca/ca".as_ref())
+        );
+        assert_eq!(
+            config.validation.principal_blocklist.as_deref(),
+            Some("^root$")
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let err = Config::load(
+            BASE,
+            env(&[("SSH_CA__POLICY__USER__VALIDITY_AFTER_SECONDS", "99999")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("policy.user.validity_after_seconds"),
+            "{err}"
+        );
+        let err = Config::load("[ca]\nkeys = []", Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("ca.keys"), "{err}");
+        let err = Config::load(&format!("{BASE}\n[extra]\na = 1"), Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("extra"), "{err}");
+        let err = Config::load(BASE, env(&[("SSH_CA__CA__KEYS__5__FILE", "x")])).unwrap_err();
+        assert!(
+            err.to_string().contains("SSH_CA__CA__KEYS__5__FILE"),
+            "{err}"
+        );
+    }
+}
