@@ -82,6 +82,9 @@ fn crl_100k(c: &mut Criterion) {
 
 fn expiring_1m(c: &mut Criterion) {
     let now = time::macros::datetime!(2030-01-01 00:00 UTC);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let store = SqliteStore::in_memory().unwrap();
     // Expiries spread evenly over 1,000 days: about 30,000 fall within 30 days.
     let batch: Vec<_> = (0..1_000_000u64)
@@ -90,13 +93,15 @@ fn expiring_1m(c: &mut Criterion) {
             synthetic_record(n, now + Duration::seconds(offset))
         })
         .collect();
-    store.insert_many(&batch).unwrap();
+    runtime.block_on(store.insert_many(&batch)).unwrap();
     drop(batch);
     let mut group = c.benchmark_group("inventory");
     group.sample_size(10);
     group.bench_function("expiring_30d_of_1m", |b| {
         b.iter(|| {
-            let found = store.expiring(now, now + Duration::days(30)).unwrap();
+            let found = runtime
+                .block_on(store.expiring(now, now + Duration::days(30)))
+                .unwrap();
             assert!(found.len() > 25_000 && found.len() < 35_000);
             found.len()
         });

@@ -175,6 +175,8 @@ pub struct Config {
     pub dir: PathBuf,
     /// Inventory database (SQLite).
     pub db: PathBuf,
+    /// DynamoDB inventory table; when set it is used instead of `db`.
+    pub table: Option<String>,
     /// Profiles file.
     pub profiles: PathBuf,
     /// KMS key of the issuing CA (instead of `issuing.key`).
@@ -198,6 +200,7 @@ impl Default for Config {
         Self {
             dir: PathBuf::from("pki"),
             db: PathBuf::from("pki/inventory.db"),
+            table: None,
             profiles: PathBuf::from("profiles.toml"),
             kms_key_id: None,
             pca_arn: None,
@@ -212,7 +215,7 @@ impl Default for Config {
 
 impl Config {
     /// Reads the file (defaults when it does not exist), then applies
-    /// `CERTS_DIR`, `CERTS_DB`, `CERTS_PROFILES`, `CERTS_KMS_KEY_ID`,
+    /// `CERTS_DIR`, `CERTS_DB`, `CERTS_TABLE`, `CERTS_PROFILES`, `CERTS_KMS_KEY_ID`,
     /// `CERTS_PCA_ARN`, `CERTS_SNS_TOPIC_ARN`, `CERTS_NOTIFY_DAYS` (comma
     /// separated), `CERTS_CRL_URLS` (comma separated), `CERTS_CA_ISSUERS_URL`,
     /// `CERTS_OCSP_URL`.
@@ -236,6 +239,9 @@ impl Config {
         }
         if let Some(v) = var("CERTS_DB") {
             config.db = v.into();
+        }
+        if let Some(v) = var("CERTS_TABLE") {
+            config.table = Some(v);
         }
         if let Some(v) = var("CERTS_PROFILES") {
             config.profiles = v.into();

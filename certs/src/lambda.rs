@@ -12,7 +12,7 @@ use crate::aws::sns::Notifier;
 use crate::csr::parse_csr;
 use crate::issue::{KeySource, Request, Urls};
 use crate::model::KeyType;
-use crate::ops::{self, Ca, Error, ScheduleConfig, ScheduleReport};
+use crate::ops::{self, Ca, Context, Error, ScheduleConfig, ScheduleReport};
 use crate::profile::{Profiles, parse_duration};
 use crate::store::Store;
 
@@ -20,7 +20,8 @@ use crate::store::Store;
 pub struct Deps {
     /// The issuing CA.
     pub ca: Ca,
-    /// The inventory.
+    /// The inventory: a [`crate::store::DynamoStore`] in Lambda (any
+    /// [`Store`] works, such as SQLite in tests).
     pub store: Box<dyn Store>,
     /// Issuance profiles.
     pub profiles: Profiles,
@@ -32,6 +33,17 @@ pub struct Deps {
     pub notifier: Option<Notifier>,
     /// Notice intervals.
     pub schedule: ScheduleConfig,
+}
+
+impl Deps {
+    /// The operations' context at `now`.
+    fn context(&self, now: OffsetDateTime) -> Context<'_> {
+        Context {
+            acm: self.acm.as_ref(),
+            notifier: self.notifier.as_ref(),
+            ..Context::new(self.store.as_ref(), &self.profiles, &self.urls, now)
+        }
+    }
 }
 
 /// An issuance request.
@@ -135,13 +147,10 @@ pub async fn handle_issue(
         owner: event.owner,
     };
     let issued = ops::issue(
+        &deps.context(now),
         &deps.ca,
-        deps.store.as_ref(),
-        &deps.profiles,
         &event.profile,
         request,
-        &deps.urls,
-        now,
         &mut rand::rngs::OsRng,
     )
     .await?;
@@ -160,14 +169,9 @@ pub async fn handle_schedule(
     now: OffsetDateTime,
 ) -> Result<ScheduleReport, HandlerError> {
     Ok(ops::run_schedule(
+        &deps.context(now),
         &deps.ca,
-        deps.store.as_ref(),
-        &deps.profiles,
         &deps.schedule,
-        &deps.urls,
-        deps.acm.as_ref(),
-        deps.notifier.as_ref(),
-        now,
         &mut rand::rngs::OsRng,
     )
     .await?)
@@ -213,7 +217,7 @@ mod tests {
             answer.not_after,
             now - crate::issue::BACKDATE + time::Duration::days(7)
         );
-        let stored = deps.store.get(&answer.serial).unwrap().unwrap();
+        let stored = deps.store.get(&answer.serial).await.unwrap().unwrap();
         assert_eq!(stored.key_type, KeyType::P384);
         let json = serde_json::to_value(&answer).unwrap();
         assert!(

@@ -12,10 +12,14 @@
 //!   certificate and an inventory record; nothing but the key and the names is
 //!   taken from a CSR.
 //! - [`crl`]: signed CRLs with increasing numbers.
-//! - [`store`]: the inventory ([`store::Store`], SQLite by default).
+//! - [`store`]: the inventory ([`store::Store`], an async trait): SQLite
+//!   ([`store::SqliteStore`]) by default, DynamoDB ([`store::DynamoStore`],
+//!   table layout in [`store::dynamo`]) in Lambda.
 //! - [`expiry`]: which certificates to notify about or rotate, when.
-//! - [`aws`]: the only AWS caller (ACM, ACM Private CA, KMS, SNS).
-//! - [`ops`]: the operations the CLI and the Lambda handlers share.
+//! - [`aws`]: the AWS services the CA works with (ACM, ACM Private CA, KMS,
+//!   SNS); the only other SDK caller is the DynamoDB inventory.
+//! - [`ops`]: the operations the CLI and the Lambda handlers share, over an
+//!   [`ops::Context`] (inventory, profiles, URLs, time, optional ACM and SNS).
 //! - [`lambda`]: Lambda handlers as plain async functions over serde types.
 //!
 //! The pure parts (`profile`, `csr`, `issue`, `crl`, `expiry`) take time and

@@ -17,7 +17,7 @@ use certs::issue::{IssueError, KeySource, Request, SecretPem};
 use certs::model::{KeyType, Reason};
 use certs::ops::{self, Ca, ScheduleConfig};
 use certs::profile::{Profiles, parse_duration};
-use certs::store::{SqliteStore, Store};
+use certs::store::{DynamoStore, SqliteStore, Store};
 use clap::Parser;
 use cli::{AcmCommand, CaCommand, Cli, Command, Config, Format, IssueArgs};
 use time::OffsetDateTime;
@@ -80,12 +80,17 @@ fn write(path: &Path, text: &str, secret: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
-fn store(config: &Config) -> anyhow::Result<SqliteStore> {
+/// The inventory: DynamoDB when `table` is set, SQLite in `db` otherwise.
+async fn store(config: &Config) -> anyhow::Result<Box<dyn Store>> {
+    if let Some(table) = &config.table {
+        let client = aws_sdk_dynamodb::Client::new(&aws().await);
+        return Ok(Box::new(DynamoStore::new(client, table.clone())));
+    }
     if let Some(parent) = config.db.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create `{}`", parent.display()))?;
     }
-    Ok(SqliteStore::open(&config.db)?)
+    Ok(Box::new(SqliteStore::open(&config.db)?))
 }
 
 fn profiles(config: &Config) -> anyhow::Result<Profiles> {
@@ -175,14 +180,14 @@ async fn run(args: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Issue(issue) => issue_cmd(&config, issue, format, now).await?,
         Command::List => {
-            let records = store(&config)?.list()?;
+            let records = store(&config).await?.list().await?;
             match format {
                 Format::Json => print_json(&records)?,
                 Format::Table => cli::print_table(&records, now),
             }
         }
         Command::Show { serial } => {
-            let Some(record) = store(&config)?.get(&serial)? else {
+            let Some(record) = store(&config).await?.get(&serial).await? else {
                 bail!("no certificate with serial `{serial}`; see `certs list`");
             };
             match format {
@@ -203,7 +208,7 @@ async fn run(args: Cli) -> anyhow::Result<ExitCode> {
             let window = parse_duration(&within).with_context(|| {
                 format!("--within `{within}` is not a duration; write e.g. `30d`")
             })?;
-            let records = store(&config)?.expiring(now, now + window)?;
+            let records = store(&config).await?.expiring(now, now + window).await?;
             match format {
                 Format::Json => print_json(&records)?,
                 Format::Table => cli::print_table(&records, now),
@@ -211,24 +216,19 @@ async fn run(args: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Rotate { serial, out_dir } => {
             let ca = load_ca(&config).await?;
-            let store = store(&config)?;
+            let store = store(&config).await?;
             let acm = Acm::new(aws_sdk_acm::Client::new(&aws().await));
-            let record = store.get(&serial)?;
+            let record = store.get(&serial).await?;
             let acm = record
                 .as_ref()
                 .is_some_and(|r| r.acm_arns().next().is_some())
                 .then_some(&acm);
-            let rotation = ops::rotate(
-                &ca,
-                &store,
-                &profiles(&config)?,
-                &serial,
-                &config.urls(),
+            let (profiles, urls) = (profiles(&config)?, config.urls());
+            let cx = ops::Context {
                 acm,
-                now,
-                &mut rand::rngs::OsRng,
-            )
-            .await?;
+                ..ops::Context::new(store.as_ref(), &profiles, &urls, now)
+            };
+            let rotation = ops::rotate(&cx, &ca, &serial, &mut rand::rngs::OsRng).await?;
             let written = write_issued(&out_dir, &rotation.new, ca.chain_pem())?;
             let summary = serde_json::json!({
                 "old_serial": rotation.old_serial,
@@ -249,7 +249,7 @@ async fn run(args: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Revoke { serial, reason } => {
             let reason: Reason = reason.parse()?;
-            let record = ops::revoke(&store(&config)?, &serial, reason, now)?;
+            let record = ops::revoke(store(&config).await?.as_ref(), &serial, reason, now).await?;
             match format {
                 Format::Json => print_json(&record)?,
                 Format::Table => println!(
@@ -263,7 +263,7 @@ async fn run(args: Cli) -> anyhow::Result<ExitCode> {
                 format!("--lifetime `{lifetime}` is not a duration; write e.g. `7d`")
             })?;
             let ca = load_ca(&config).await?;
-            let crl = ops::make_crl(&ca, &store(&config)?, now, lifetime).await?;
+            let crl = ops::make_crl(&ca, store(&config).await?.as_ref(), now, lifetime).await?;
             write(&out, &crl.pem(), false)?;
             match format {
                 Format::Json => {
@@ -277,7 +277,7 @@ async fn run(args: Cli) -> anyhow::Result<ExitCode> {
             let acm = Acm::new(aws_sdk_acm::Client::new(&aws().await));
             let key = SecretPem::new(read(&key)?);
             let arn = ops::acm_import(
-                &store(&config)?,
+                store(&config).await?.as_ref(),
                 &acm,
                 &serial,
                 &key,
@@ -292,7 +292,7 @@ async fn run(args: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Acm(AcmCommand::Sync) => {
             let acm = Acm::new(aws_sdk_acm::Client::new(&aws().await));
-            let report = ops::acm_sync(&store(&config)?, &acm).await?;
+            let report = ops::acm_sync(store(&config).await?.as_ref(), &acm).await?;
             match format {
                 Format::Json => print_json(&report)?,
                 Format::Table => println!(
@@ -314,18 +314,14 @@ async fn run(args: Cli) -> anyhow::Result<ExitCode> {
             let schedule = ScheduleConfig {
                 intervals: config.notify_days.clone(),
             };
-            let report = ops::run_schedule(
-                &ca,
-                &store(&config)?,
-                &profiles(&config)?,
-                &schedule,
-                &config.urls(),
-                Some(&acm),
-                notifier.as_ref(),
-                now,
-                &mut rand::rngs::OsRng,
-            )
-            .await?;
+            let (store, profiles, urls) =
+                (store(&config).await?, profiles(&config)?, config.urls());
+            let cx = ops::Context {
+                acm: Some(&acm),
+                notifier: notifier.as_ref(),
+                ..ops::Context::new(store.as_ref(), &profiles, &urls, now)
+            };
+            let report = ops::run_schedule(&cx, &ca, &schedule, &mut rand::rngs::OsRng).await?;
             match format {
                 Format::Json => print_json(&report)?,
                 Format::Table => {
@@ -395,21 +391,21 @@ async fn issue_cmd(
         );
     }
     let profiles = profiles(config)?;
-    let store = store(config)?;
+    let store = store(config).await?;
+    let urls = config.urls();
+    let cx = ops::Context::new(store.as_ref(), &profiles, &urls, now);
     if args.pca {
         let (Some(arn), Some(csr)) = (&config.pca_arn, &csr) else {
             bail!("--pca needs `pca_arn` in certs.toml (or CERTS_PCA_ARN) and --csr");
         };
         let pca = Pca::new(aws_sdk_acmpca::Client::new(&aws().await), arn.clone());
         let (record, chain) = ops::issue_with_pca(
+            &cx,
             &pca,
-            &store,
-            &profiles,
             &args.profile,
             csr,
             validity,
             args.owner.clone(),
-            now,
             &mut rand::rngs::OsRng,
         )
         .await?;
@@ -442,17 +438,7 @@ async fn issue_cmd(
         owner: args.owner,
     };
     let ca = load_ca(config).await?;
-    let issued = ops::issue(
-        &ca,
-        &store,
-        &profiles,
-        &args.profile,
-        request,
-        &config.urls(),
-        now,
-        &mut rand::rngs::OsRng,
-    )
-    .await?;
+    let issued = ops::issue(&cx, &ca, &args.profile, request, &mut rand::rngs::OsRng).await?;
     let written = write_issued(&args.out_dir, &issued, ca.chain_pem())?;
     match format {
         Format::Json => print_json(&serde_json::json!({

@@ -189,37 +189,73 @@ fn verify_signed_by(der: &[u8], ca_der: &[u8]) -> Result<(), Error> {
         .map_err(|_| Error::BadRemoteSignature)
 }
 
+/// What the issuing operations work with, built once by the caller (CLI or
+/// Lambda): the inventory, the profiles, the URLs written into certificates,
+/// the time, and the AWS clients used when present. The signing CA (or ACM
+/// Private CA) and the randomness are arguments of the operations that use
+/// them, so an operation that signs nothing needs no CA.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// The inventory.
+    pub store: &'a dyn Store,
+    /// Issuance profiles.
+    pub profiles: &'a Profiles,
+    /// CRL and AIA URLs written into certificates the CA signs.
+    pub urls: &'a Urls,
+    /// The time the operation runs at.
+    pub now: OffsetDateTime,
+    /// ACM: when present, rotation reimports into the old certificate's ARNs.
+    pub acm: Option<&'a Acm>,
+    /// SNS: when present, the schedule publishes its notices (otherwise it
+    /// only reports them).
+    pub notifier: Option<&'a Notifier>,
+}
+
+impl<'a> Context<'a> {
+    /// A context without AWS clients.
+    pub fn new(
+        store: &'a dyn Store,
+        profiles: &'a Profiles,
+        urls: &'a Urls,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            store,
+            profiles,
+            urls,
+            now,
+            acm: None,
+            notifier: None,
+        }
+    }
+}
+
 /// Issues a certificate and records it; the certificate is returned only once recorded.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "each argument is a separate dependency"
-)]
 pub async fn issue(
+    cx: &Context<'_>,
     ca: &Ca,
-    store: &dyn Store,
-    profiles: &Profiles,
     profile: &str,
     request: Request,
-    urls: &Urls,
-    now: OffsetDateTime,
     rng: &mut (impl RngCore + Send),
 ) -> Result<Issued, Error> {
-    let profile = profiles.get(profile)?;
-    let prepared = prepare(profile, request, urls, now, rng)?;
+    let profile = cx.profiles.get(profile)?;
+    let prepared = prepare(profile, request, cx.urls, cx.now, rng)?;
     let issued = ca.sign(&prepared).await?;
-    store.insert(&issued.record)?;
+    cx.store.insert(&issued.record).await?;
     tracing::info!(serial = %issued.record.serial, profile = %profile.name, "issued");
     Ok(issued)
 }
 
 /// Revokes a certificate.
-pub fn revoke(
+pub async fn revoke(
     store: &dyn Store,
     serial: &str,
     reason: Reason,
     now: OffsetDateTime,
 ) -> Result<CertRecord, Error> {
-    let record = store.revoke(serial, &Revocation { at: now, reason })?;
+    let record = store
+        .revoke(serial, &Revocation { at: now, reason })
+        .await?;
     tracing::info!(serial = %record.serial, %reason, "revoked");
     Ok(record)
 }
@@ -231,8 +267,8 @@ pub async fn make_crl(
     now: OffsetDateTime,
     lifetime: Duration,
 ) -> Result<Crl, Error> {
-    let entries = store.revoked(ca.subject(), now)?;
-    let number = store.next_crl_number(ca.subject())?;
+    let entries = store.revoked(ca.subject(), now).await?;
+    let number = store.next_crl_number(ca.subject()).await?;
     ca.crl(number, &entries, now, lifetime).await
 }
 
@@ -248,23 +284,18 @@ pub struct Rotation {
 }
 
 /// Replaces a certificate: a new key of the same type, the same names, the
-/// same profile; links old and new; reimports into the old one's ACM ARNs.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "each argument is a separate dependency"
-)]
+/// same profile; links old and new; reimports into the old one's ACM ARNs
+/// when the context has ACM.
 pub async fn rotate(
+    cx: &Context<'_>,
     ca: &Ca,
-    store: &dyn Store,
-    profiles: &Profiles,
     serial: &str,
-    urls: &Urls,
-    acm: Option<&Acm>,
-    now: OffsetDateTime,
     rng: &mut (impl RngCore + Send),
 ) -> Result<Rotation, Error> {
+    let (store, now) = (cx.store, cx.now);
     let old = store
-        .get(serial)?
+        .get(serial)
+        .await?
         .ok_or_else(|| StoreError::NotFound(serial.to_owned()))?;
     if old.status == crate::model::Status::Revoked {
         return Err(Error::AlreadyDone {
@@ -282,7 +313,7 @@ pub async fn rotate(
         (Some(p), Source::Internal) => p.clone(),
         _ => return Err(Error::NotRotatable(old.serial)),
     };
-    let profile = profiles.get(&profile_name)?;
+    let profile = cx.profiles.get(&profile_name)?;
     let (mut dns, mut ips) = (Vec::new(), Vec::new());
     for san in &old.sans {
         match san.parse::<std::net::IpAddr>() {
@@ -302,13 +333,13 @@ pub async fn rotate(
         validity: None,
         owner: old.owner.clone(),
     };
-    let prepared = prepare(profile, request, urls, now, rng)?;
+    let prepared = prepare(profile, request, cx.urls, now, rng)?;
     let mut new = ca.sign(&prepared).await?;
     new.record.replaces = Some(old.serial.clone());
-    store.insert(&new.record)?;
-    store.link(&old.serial, &new.record.serial)?;
+    store.insert(&new.record).await?;
+    store.link(&old.serial, &new.record.serial).await?;
     let mut reimported = Vec::new();
-    if let (Some(acm), Some(key)) = (acm, &new.key_pem) {
+    if let (Some(acm), Some(key)) = (cx.acm, &new.key_pem) {
         for arn in old.acm_arns() {
             acm.import(
                 new.record.key_type,
@@ -321,7 +352,7 @@ pub async fn rotate(
             let dest = Destination::Acm {
                 arn: arn.to_owned(),
             };
-            store.add_destination(&new.record.serial, &dest)?;
+            store.add_destination(&new.record.serial, &dest).await?;
             new.record.destinations.push(dest);
             reimported.push(arn.to_owned());
         }
@@ -345,7 +376,8 @@ pub async fn acm_import(
     arn: Option<&str>,
 ) -> Result<String, Error> {
     let record = store
-        .get(serial)?
+        .get(serial)
+        .await?
         .ok_or_else(|| StoreError::NotFound(serial.to_owned()))?;
     let arn = acm
         .import(
@@ -356,7 +388,9 @@ pub async fn acm_import(
             arn,
         )
         .await?;
-    store.add_destination(&record.serial, &Destination::Acm { arn: arn.clone() })?;
+    store
+        .add_destination(&record.serial, &Destination::Acm { arn: arn.clone() })
+        .await?;
     Ok(arn)
 }
 
@@ -383,10 +417,10 @@ pub async fn acm_sync(store: &dyn Store, acm: &Acm) -> Result<SyncReport, Error>
         let der = crate::model::first_pem_cert(pem.as_bytes())?;
         let facts = CertFacts::from_der(&der)?;
         let dest = Destination::Acm { arn: arn.clone() };
-        match store.get(&facts.fingerprint)? {
+        match store.get(&facts.fingerprint).await? {
             Some(known) => {
                 if !known.destinations.contains(&dest) {
-                    store.add_destination(&known.fingerprint, &dest)?;
+                    store.add_destination(&known.fingerprint, &dest).await?;
                     report.linked.push(known.serial);
                 }
             }
@@ -394,7 +428,7 @@ pub async fn acm_sync(store: &dyn Store, acm: &Acm) -> Result<SyncReport, Error>
                 let mut record =
                     facts.into_record(Source::Acm, crate::model::to_pem("CERTIFICATE", &der));
                 record.destinations.push(dest);
-                store.insert(&record)?;
+                store.insert(&record).await?;
                 report.added.push(record.serial);
             }
         }
@@ -404,22 +438,18 @@ pub async fn acm_sync(store: &dyn Store, acm: &Acm) -> Result<SyncReport, Error>
 
 /// Issues through ACM Private CA: the CSR is checked against the profile
 /// here (names, key, validity), then signed by the private CA, then recorded.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "each argument is a separate dependency"
-)]
+/// The private CA writes its own CRL and AIA URLs, so the context's are unused.
 pub async fn issue_with_pca(
+    cx: &Context<'_>,
     pca: &Pca,
-    store: &dyn Store,
-    profiles: &Profiles,
     profile: &str,
     csr: &Csr,
     validity: Option<Duration>,
     owner: Option<String>,
-    now: OffsetDateTime,
     rng: &mut (impl RngCore + Send),
 ) -> Result<(CertRecord, String), Error> {
-    let profile = profiles.get(profile)?;
+    let (store, now) = (cx.store, cx.now);
+    let profile = cx.profiles.get(profile)?;
     let request = Request {
         dns: Vec::new(),
         ips: Vec::new(),
@@ -440,7 +470,7 @@ pub async fn issue_with_pca(
     let mut record = CertFacts::from_der(&der)?.into_record(Source::AcmPca, issued.pem.clone());
     record.profile = Some(profile.name.clone());
     record.owner = owner;
-    store.insert(&record)?;
+    store.insert(&record).await?;
     Ok((record, issued.chain_pem))
 }
 
@@ -471,29 +501,24 @@ pub struct ScheduleReport {
 }
 
 /// The scheduled job: rotates what profiles ask to rotate, then sends each
-/// due expiry notice once per certificate and interval.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "each argument is a separate dependency"
-)]
+/// due expiry notice once per certificate and interval (published when the
+/// context has SNS).
 pub async fn run_schedule(
+    cx: &Context<'_>,
     ca: &Ca,
-    store: &dyn Store,
-    profiles: &Profiles,
     config: &ScheduleConfig,
-    urls: &Urls,
-    acm: Option<&Acm>,
-    notifier: Option<&Notifier>,
-    now: OffsetDateTime,
     rng: &mut (impl RngCore + Send),
 ) -> Result<ScheduleReport, Error> {
+    let (store, profiles, notifier, now) = (cx.store, cx.profiles, cx.notifier, cx.now);
     let horizon = profiles
         .iter()
         .filter_map(|p| p.rotate_before_days)
         .chain(config.intervals.iter().copied())
         .max()
         .unwrap_or(0);
-    let candidates = store.expiring(now, now + Duration::days(i64::from(horizon)))?;
+    let candidates = store
+        .expiring(now, now + Duration::days(i64::from(horizon)))
+        .await?;
     let mut report = ScheduleReport::default();
     for record in candidates {
         let rotate_before = record
@@ -502,7 +527,7 @@ pub async fn run_schedule(
             .and_then(|p| profiles.get(p).ok())
             .and_then(|p| p.rotate_before_days);
         if rotation_due(&record, rotate_before, now) {
-            match rotate(ca, store, profiles, &record.serial, urls, acm, now, rng).await {
+            match rotate(cx, ca, &record.serial, rng).await {
                 Ok(rotation) => {
                     let notice = Notice::CertificateRotated {
                         old_serial: rotation.old_serial.clone(),
@@ -523,11 +548,11 @@ pub async fn run_schedule(
             }
             continue;
         }
-        let sent = store.notified(&record.serial)?;
+        let sent = store.notified(&record.serial).await?;
         if let Some(interval) = due_interval(record.not_after, now, &config.intervals, &sent) {
             let notice = Notice::expiring(&record, interval, now);
             if send(notifier, &notice, &mut report).await {
-                store.mark_notified(&record.serial, interval, now)?;
+                store.mark_notified(&record.serial, interval, now).await?;
             }
         }
     }

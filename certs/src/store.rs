@@ -1,8 +1,12 @@
 //! The inventory: every certificate issued or found, behind a small trait,
-//! with SQLite as the default backend.
+//! with SQLite as the default backend and DynamoDB ([`dynamo`]) for Lambda.
 //!
 //! Nothing is ever deleted: revocation and replacement change a record's
 //! status and links, and the trait has no removal.
+
+pub mod dynamo;
+
+pub use dynamo::DynamoStore;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -20,6 +24,14 @@ pub enum StoreError {
     /// The database failed.
     #[error("inventory database error: {0}; check the path in `db` and that the file is writable")]
     Db(#[from] rusqlite::Error),
+    /// The DynamoDB inventory failed.
+    #[error("inventory table `{table}`: {error}")]
+    Dynamo {
+        /// The table.
+        table: String,
+        /// The call that failed (its message ends with the fix).
+        error: crate::aws::AwsError,
+    },
     /// A stored row does not read back (edited by hand?).
     #[error("inventory row `{serial}` is corrupt: {detail}; restore it from a backup")]
     Corrupt {
@@ -44,43 +56,57 @@ pub enum StoreError {
     AlreadyRevoked(String),
 }
 
-/// Persistence of the inventory.
+/// Persistence of the inventory: SQLite ([`SqliteStore`]) by default,
+/// DynamoDB ([`DynamoStore`]) in Lambda.
+///
+/// The methods are async so that a network store fits; the SQLite store
+/// answers at once (a local file, microseconds per call).
+#[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// Adds a certificate; refuses one already present.
-    fn insert(&self, record: &CertRecord) -> Result<(), StoreError>;
-    /// Adds many certificates in one transaction.
-    fn insert_many(&self, records: &[CertRecord]) -> Result<(), StoreError>;
+    async fn insert(&self, record: &CertRecord) -> Result<(), StoreError>;
+    /// Adds many certificates (in one transaction where the backend has them).
+    async fn insert_many(&self, records: &[CertRecord]) -> Result<(), StoreError>;
     /// A certificate by serial (hex) or SHA-256 fingerprint.
-    fn get(&self, serial_or_fingerprint: &str) -> Result<Option<CertRecord>, StoreError>;
+    async fn get(&self, serial_or_fingerprint: &str) -> Result<Option<CertRecord>, StoreError>;
     /// Every certificate, oldest expiry first.
-    fn list(&self) -> Result<Vec<CertRecord>, StoreError>;
+    async fn list(&self) -> Result<Vec<CertRecord>, StoreError>;
     /// Active, not replaced certificates expiring in `(now, until]`, soonest first.
-    fn expiring(
+    async fn expiring(
         &self,
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Vec<CertRecord>, StoreError>;
     /// Marks a certificate revoked.
-    fn revoke(&self, serial: &str, revocation: &Revocation) -> Result<CertRecord, StoreError>;
+    async fn revoke(&self, serial: &str, revocation: &Revocation)
+    -> Result<CertRecord, StoreError>;
     /// Revoked certificates of an issuer that have not yet expired at `now`.
-    fn revoked(&self, issuer: &str, now: OffsetDateTime) -> Result<Vec<RevokedEntry>, StoreError>;
+    async fn revoked(
+        &self,
+        issuer: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<RevokedEntry>, StoreError>;
     /// Links `old` to its replacement `new` (both directions).
-    fn link(&self, old: &str, new: &str) -> Result<(), StoreError>;
+    async fn link(&self, old: &str, new: &str) -> Result<(), StoreError>;
     /// Records a deployment.
-    fn add_destination(&self, serial: &str, destination: &Destination) -> Result<(), StoreError>;
+    async fn add_destination(
+        &self,
+        serial: &str,
+        destination: &Destination,
+    ) -> Result<(), StoreError>;
     /// The certificate deployed to an ACM ARN, if known.
-    fn find_by_arn(&self, arn: &str) -> Result<Option<CertRecord>, StoreError>;
+    async fn find_by_arn(&self, arn: &str) -> Result<Option<CertRecord>, StoreError>;
     /// The next CRL number for an issuer (strictly increasing, starting at 1).
-    fn next_crl_number(&self, issuer: &str) -> Result<u64, StoreError>;
+    async fn next_crl_number(&self, issuer: &str) -> Result<u64, StoreError>;
     /// Records that the `interval_days` notice went out; `false` when it already had.
-    fn mark_notified(
+    async fn mark_notified(
         &self,
         serial: &str,
         interval_days: u32,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
     /// The intervals already notified for a certificate.
-    fn notified(&self, serial: &str) -> Result<Vec<u32>, StoreError>;
+    async fn notified(&self, serial: &str) -> Result<Vec<u32>, StoreError>;
 }
 
 /// The SQLite inventory.
@@ -159,8 +185,31 @@ impl SqliteStore {
             .collect()
     }
 
+    /// A certificate by fingerprint, else by serial.
+    fn lookup(&self, key: &str) -> Result<Option<CertRecord>, StoreError> {
+        let key = key.to_ascii_lowercase().replace(':', "");
+        if key.len() == 64 {
+            let by_fp = self.one(
+                &format!("SELECT {COLUMNS} FROM certificates WHERE fingerprint = ?1"),
+                &key,
+            )?;
+            if let Some(r) = by_fp.into_iter().next() {
+                return Ok(Some(r));
+            }
+        }
+        let serial = crate::model::normalize_serial(&key);
+        let mut found = self.one(
+            &format!("SELECT {COLUMNS} FROM certificates WHERE serial = ?1"),
+            &serial,
+        )?;
+        if found.len() > 1 {
+            return Err(StoreError::Ambiguous(serial));
+        }
+        Ok(found.pop())
+    }
+
     fn get_exactly(&self, serial: &str) -> Result<CertRecord, StoreError> {
-        self.get(serial)?
+        self.lookup(serial)?
             .ok_or_else(|| StoreError::NotFound(serial.to_owned()))
     }
 }
@@ -280,12 +329,13 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<CertRecord, StoreError>> {
     })())
 }
 
+#[async_trait::async_trait]
 impl Store for SqliteStore {
-    fn insert(&self, record: &CertRecord) -> Result<(), StoreError> {
+    async fn insert(&self, record: &CertRecord) -> Result<(), StoreError> {
         insert_row(&self.conn(), record)
     }
 
-    fn insert_many(&self, records: &[CertRecord]) -> Result<(), StoreError> {
+    async fn insert_many(&self, records: &[CertRecord]) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for r in records {
@@ -295,29 +345,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn get(&self, key: &str) -> Result<Option<CertRecord>, StoreError> {
-        let key = key.to_ascii_lowercase().replace(':', "");
-        if key.len() == 64 {
-            let by_fp = self.one(
-                &format!("SELECT {COLUMNS} FROM certificates WHERE fingerprint = ?1"),
-                &key,
-            )?;
-            if let Some(r) = by_fp.into_iter().next() {
-                return Ok(Some(r));
-            }
-        }
-        let serial = crate::model::normalize_serial(&key);
-        let mut found = self.one(
-            &format!("SELECT {COLUMNS} FROM certificates WHERE serial = ?1"),
-            &serial,
-        )?;
-        if found.len() > 1 {
-            return Err(StoreError::Ambiguous(serial));
-        }
-        Ok(found.pop())
+    async fn get(&self, key: &str) -> Result<Option<CertRecord>, StoreError> {
+        self.lookup(key)
     }
 
-    fn list(&self) -> Result<Vec<CertRecord>, StoreError> {
+    async fn list(&self) -> Result<Vec<CertRecord>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM certificates ORDER BY not_after, serial"
@@ -327,7 +359,7 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    fn expiring(
+    async fn expiring(
         &self,
         now: OffsetDateTime,
         until: OffsetDateTime,
@@ -341,7 +373,11 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    fn revoke(&self, serial: &str, revocation: &Revocation) -> Result<CertRecord, StoreError> {
+    async fn revoke(
+        &self,
+        serial: &str,
+        revocation: &Revocation,
+    ) -> Result<CertRecord, StoreError> {
         let record = self.get_exactly(serial)?;
         if record.status == Status::Revoked {
             return Err(StoreError::AlreadyRevoked(record.serial));
@@ -353,7 +389,11 @@ impl Store for SqliteStore {
         self.get_exactly(&record.fingerprint)
     }
 
-    fn revoked(&self, issuer: &str, now: OffsetDateTime) -> Result<Vec<RevokedEntry>, StoreError> {
+    async fn revoked(
+        &self,
+        issuer: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<RevokedEntry>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT serial, revoked_at, reason FROM certificates WHERE status = 'revoked' AND issuer = ?1 AND not_after > ?2 ORDER BY revoked_at, serial",
@@ -379,7 +419,7 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    fn link(&self, old: &str, new: &str) -> Result<(), StoreError> {
+    async fn link(&self, old: &str, new: &str) -> Result<(), StoreError> {
         let old = self.get_exactly(old)?;
         let new = self.get_exactly(new)?;
         let mut conn = self.conn();
@@ -396,7 +436,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn add_destination(&self, serial: &str, destination: &Destination) -> Result<(), StoreError> {
+    async fn add_destination(
+        &self,
+        serial: &str,
+        destination: &Destination,
+    ) -> Result<(), StoreError> {
         let mut record = self.get_exactly(serial)?;
         if record.destinations.contains(destination) {
             return Ok(());
@@ -414,7 +458,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn find_by_arn(&self, arn: &str) -> Result<Option<CertRecord>, StoreError> {
+    async fn find_by_arn(&self, arn: &str) -> Result<Option<CertRecord>, StoreError> {
         // Destinations are a JSON list; match the quoted ARN, then confirm.
         let pattern = format!("%\"{}\"%", arn.replace('%', "").replace('_', "\\_"));
         let found = self.one(
@@ -426,7 +470,7 @@ impl Store for SqliteStore {
         Ok(found.into_iter().find(|r| r.acm_arns().any(|a| a == arn)))
     }
 
-    fn next_crl_number(&self, issuer: &str) -> Result<u64, StoreError> {
+    async fn next_crl_number(&self, issuer: &str) -> Result<u64, StoreError> {
         let conn = self.conn();
         let number: i64 = conn.query_row(
             "INSERT INTO crl_numbers (issuer, number) VALUES (?1, 1)
@@ -441,7 +485,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn mark_notified(
+    async fn mark_notified(
         &self,
         serial: &str,
         interval_days: u32,
@@ -455,7 +499,7 @@ impl Store for SqliteStore {
         Ok(changed == 1)
     }
 
-    fn notified(&self, serial: &str) -> Result<Vec<u32>, StoreError> {
+    async fn notified(&self, serial: &str) -> Result<Vec<u32>, StoreError> {
         let record = self.get_exactly(serial)?;
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
@@ -498,29 +542,30 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
 
-    #[test]
-    fn insert_get_list_and_no_duplicates() {
+    #[tokio::test]
+    async fn insert_get_list_and_no_duplicates() {
         let s = SqliteStore::in_memory().unwrap();
         let r = synthetic_record(1, NOW + Duration::days(10));
-        s.insert(&r).unwrap();
-        assert!(matches!(s.insert(&r), Err(StoreError::Duplicate(_))));
-        assert_eq!(s.get(&r.serial).unwrap().unwrap(), r);
-        assert_eq!(s.get(&r.fingerprint).unwrap().unwrap(), r);
-        assert_eq!(s.get("00:").unwrap(), None);
-        assert_eq!(s.list().unwrap(), vec![r]);
+        s.insert(&r).await.unwrap();
+        assert!(matches!(s.insert(&r).await, Err(StoreError::Duplicate(_))));
+        assert_eq!(s.get(&r.serial).await.unwrap().unwrap(), r);
+        assert_eq!(s.get(&r.fingerprint).await.unwrap().unwrap(), r);
+        assert_eq!(s.get("00:").await.unwrap(), None);
+        assert_eq!(s.list().await.unwrap(), vec![r]);
     }
 
-    #[test]
-    fn expiring_window_skips_revoked_replaced_and_expired() {
+    #[tokio::test]
+    async fn expiring_window_skips_revoked_replaced_and_expired() {
         let s = SqliteStore::in_memory().unwrap();
         let records: Vec<_> = [-1, 5, 10, 29, 31, 60]
             .iter()
             .enumerate()
             .map(|(i, d)| synthetic_record(i as u64, NOW + Duration::days(*d)))
             .collect();
-        s.insert_many(&records).unwrap();
+        s.insert_many(&records).await.unwrap();
         let found: Vec<u64> = s
             .expiring(NOW, NOW + Duration::days(30))
+            .await
             .unwrap()
             .iter()
             .map(|r| u64::from_str_radix(&r.fingerprint, 16).unwrap())
@@ -533,73 +578,83 @@ mod tests {
                 reason: Reason::KeyCompromise,
             },
         )
+        .await
         .unwrap();
-        s.link(&records[2].serial, &records[5].serial).unwrap();
-        let found = s.expiring(NOW, NOW + Duration::days(30)).unwrap();
+        s.link(&records[2].serial, &records[5].serial)
+            .await
+            .unwrap();
+        let found = s.expiring(NOW, NOW + Duration::days(30)).await.unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].serial, records[3].serial);
         assert_eq!(
-            s.get(&records[5].serial).unwrap().unwrap().replaces,
+            s.get(&records[5].serial).await.unwrap().unwrap().replaces,
             Some(records[2].serial.clone())
         );
     }
 
-    #[test]
-    fn revocation_crl_numbers_notifications_destinations() {
+    #[tokio::test]
+    async fn revocation_crl_numbers_notifications_destinations() {
         let s = SqliteStore::in_memory().unwrap();
         let r = synthetic_record(7, NOW + Duration::days(10));
-        s.insert(&r).unwrap();
+        s.insert(&r).await.unwrap();
         let rev = Revocation {
             at: NOW,
             reason: Reason::Superseded,
         };
         assert_eq!(
-            s.revoke(&r.serial, &rev).unwrap().revocation,
+            s.revoke(&r.serial, &rev).await.unwrap().revocation,
             Some(rev.clone())
         );
         assert!(matches!(
-            s.revoke(&r.serial, &rev),
+            s.revoke(&r.serial, &rev).await,
             Err(StoreError::AlreadyRevoked(_))
         ));
         assert!(matches!(
-            s.revoke("abcd", &rev),
+            s.revoke("abcd", &rev).await,
             Err(StoreError::NotFound(_))
         ));
-        let listed = s.revoked(&r.issuer, NOW).unwrap();
+        let listed = s.revoked(&r.issuer, NOW).await.unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].reason, Reason::Superseded);
         assert!(
             s.revoked(&r.issuer, NOW + Duration::days(11))
+                .await
                 .unwrap()
                 .is_empty()
         );
 
-        assert_eq!(s.next_crl_number("A").unwrap(), 1);
-        assert_eq!(s.next_crl_number("A").unwrap(), 2);
-        assert_eq!(s.next_crl_number("B").unwrap(), 1);
+        assert_eq!(s.next_crl_number("A").await.unwrap(), 1);
+        assert_eq!(s.next_crl_number("A").await.unwrap(), 2);
+        assert_eq!(s.next_crl_number("B").await.unwrap(), 1);
 
-        assert!(s.mark_notified(&r.serial, 30, NOW).unwrap());
-        assert!(!s.mark_notified(&r.serial, 30, NOW).unwrap());
-        assert_eq!(s.notified(&r.serial).unwrap(), vec![30]);
+        assert!(s.mark_notified(&r.serial, 30, NOW).await.unwrap());
+        assert!(!s.mark_notified(&r.serial, 30, NOW).await.unwrap());
+        assert_eq!(s.notified(&r.serial).await.unwrap(), vec![30]);
 
         let arn = "arn:aws:acm:us-east-1:123456789012:certificate/x_y".to_owned();
         s.add_destination(&r.serial, &Destination::Acm { arn: arn.clone() })
+            .await
             .unwrap();
         s.add_destination(&r.serial, &Destination::Acm { arn: arn.clone() })
+            .await
             .unwrap();
-        let found = s.find_by_arn(&arn).unwrap().unwrap();
+        let found = s.find_by_arn(&arn).await.unwrap().unwrap();
         assert_eq!(found.destinations.len(), 1);
-        assert!(s.find_by_arn("arn:other").unwrap().is_none());
+        assert!(s.find_by_arn("arn:other").await.unwrap().is_none());
     }
 
-    #[test]
-    fn survives_reopening_a_file() {
+    #[tokio::test]
+    async fn survives_reopening_a_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("inv.db");
         let r = synthetic_record(3, NOW);
-        SqliteStore::open(&path).unwrap().insert(&r).unwrap();
+        SqliteStore::open(&path).unwrap().insert(&r).await.unwrap();
         assert_eq!(
-            SqliteStore::open(&path).unwrap().get(&r.serial).unwrap(),
+            SqliteStore::open(&path)
+                .unwrap()
+                .get(&r.serial)
+                .await
+                .unwrap(),
             Some(r)
         );
     }

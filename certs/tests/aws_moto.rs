@@ -20,7 +20,7 @@ use certs::csr::parse_csr;
 use certs::expiry::Notice;
 use certs::issue::{Issued, KeySource, Request, Urls};
 use certs::model::{KeyType, Reason, Source};
-use certs::ops::{self, Ca, ScheduleConfig};
+use certs::ops::{self, Ca, Context, ScheduleConfig};
 use certs::profile::Profiles;
 use certs::store::{SqliteStore, Store};
 use time::{Duration, OffsetDateTime};
@@ -64,14 +64,12 @@ async fn issue(
     now: OffsetDateTime,
 ) -> Issued {
     let profiles = Profiles::from_toml(PROFILES).unwrap();
+    let urls = Urls::default();
     ops::issue(
+        &Context::new(store, &profiles, &urls, now),
         ca,
-        store,
-        &profiles,
         profile,
         request(dns, key),
-        &Urls::default(),
-        now,
         &mut rand::rngs::OsRng,
     )
     .await
@@ -114,7 +112,7 @@ async fn acm_import_reimport_sync_and_refusals() {
     .unwrap();
     assert!(arn.starts_with("arn:aws:acm:"), "{arn}");
     assert_eq!(
-        store.find_by_arn(&arn).unwrap().unwrap().serial,
+        store.find_by_arn(&arn).await.unwrap().unwrap().serial,
         issued.record.serial
     );
 
@@ -230,6 +228,7 @@ async fn acm_import_reimport_sync_and_refusals() {
     let report = ops::acm_sync(&store, &acm).await.unwrap();
     let synced = store
         .find_by_arn(&foreign_arn)
+        .await
         .unwrap()
         .expect("foreign certificate synced");
     assert_eq!(synced.source, Source::Acm);
@@ -280,15 +279,15 @@ async fn acm_private_ca_issues_after_profile_checks() {
         .serialize_request(&key)
         .unwrap();
     let csr = parse_csr(csr.der()).unwrap();
+    let urls = Urls::default();
+    let cx = Context::new(&store, &profiles, &urls, now);
     let (record, _chain) = ops::issue_with_pca(
+        &cx,
         &pca,
-        &store,
-        &profiles,
         "server",
         &csr,
         None,
         None,
-        now,
         &mut rand::rngs::OsRng,
     )
     .await
@@ -303,6 +302,7 @@ async fn acm_private_ca_issues_after_profile_checks() {
     assert_eq!(
         store
             .get(&record.serial)
+            .await
             .unwrap()
             .unwrap()
             .profile
@@ -316,14 +316,12 @@ async fn acm_private_ca_issues_after_profile_checks() {
         .serialize_request(&key)
         .unwrap();
     let err = ops::issue_with_pca(
+        &cx,
         &pca,
-        &store,
-        &profiles,
         "server",
         &parse_csr(bad.der()).unwrap(),
         None,
         None,
-        now,
         &mut rand::rngs::OsRng,
     )
     .await
@@ -368,7 +366,9 @@ async fn kms_backed_ca_signs_certificates_and_crls_openssl_accepts() {
         now,
     )
     .await;
-    ops::revoke(&store, &issued.record.serial, Reason::Superseded, now).unwrap();
+    ops::revoke(&store, &issued.record.serial, Reason::Superseded, now)
+        .await
+        .unwrap();
     let crl = ops::make_crl(&ca, &store, now, Duration::days(1))
         .await
         .unwrap();
@@ -443,10 +443,26 @@ async fn schedule_notifies_once_per_interval_and_rotates_into_acm() {
         .topic_arn
         .unwrap();
     // An SQS queue subscribed to the topic shows what was published.
-    let sqs_endpoint = testkit::endpoint().unwrap();
-    let queue_name = testkit::unique_name("certs-q");
-    let queue_arn = format!("arn:aws:sqs:us-east-1:123456789012:{queue_name}");
-    let queue_url = sqs_create_queue(&sqs_endpoint, &queue_name).await;
+    let sqs = aws_sdk_sqs::Client::new(&cfg);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(testkit::unique_name("certs-q"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()
+        .remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .unwrap();
     sns.subscribe()
         .topic_arn(&topic)
         .protocol("sqs")
@@ -495,28 +511,30 @@ async fn schedule_notifies_once_per_interval_and_rotates_into_acm() {
     // Now `plain` has 10 days left (the 15-day notice) and `rotating` is due.
     let later = now;
     let config = ScheduleConfig::default();
-    let report = ops::run_schedule(
-        &ca,
-        &store,
-        &profiles,
-        &config,
-        &Urls::default(),
-        Some(&acm),
-        Some(&notifier),
-        later,
-        &mut rand::rngs::OsRng,
-    )
-    .await
-    .unwrap();
+    let urls = Urls::default();
+    let cx = Context {
+        acm: Some(&acm),
+        notifier: Some(&notifier),
+        ..Context::new(&store, &profiles, &urls, later)
+    };
+    let report = ops::run_schedule(&cx, &ca, &config, &mut rand::rngs::OsRng)
+        .await
+        .unwrap();
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.rotated.len(), 1);
     let (old, new) = &report.rotated[0];
     assert_eq!(old, &rotating.record.serial);
-    let new_record = store.get(new).unwrap().unwrap();
+    let new_record = store.get(new).await.unwrap().unwrap();
     assert_eq!(new_record.replaces.as_deref(), Some(old.as_str()));
     assert_eq!(new_record.sans, vec!["rot.example.com"]);
     assert_eq!(
-        store.get(old).unwrap().unwrap().replaced_by.as_deref(),
+        store
+            .get(old)
+            .await
+            .unwrap()
+            .unwrap()
+            .replaced_by
+            .as_deref(),
         Some(new.as_str())
     );
     assert_eq!(
@@ -546,7 +564,7 @@ async fn schedule_notifies_once_per_interval_and_rotates_into_acm() {
     assert_eq!(expiring, vec![(plain.record.serial.clone(), 15)]);
 
     // The messages arrived as JSON on the topic.
-    let bodies = sqs_receive(&sqs_endpoint, &queue_url).await;
+    let bodies = sqs_receive(&sqs, &queue_url).await;
     let types: Vec<String> = bodies
         .iter()
         .map(|b| {
@@ -566,32 +584,20 @@ async fn schedule_notifies_once_per_interval_and_rotates_into_acm() {
     );
 
     // Run again the same day: nothing new. Eight days later: the 2-day notice.
-    let again = ops::run_schedule(
-        &ca,
-        &store,
-        &profiles,
-        &config,
-        &Urls::default(),
-        Some(&acm),
-        Some(&notifier),
-        later,
-        &mut rand::rngs::OsRng,
-    )
-    .await
-    .unwrap();
+    let again = ops::run_schedule(&cx, &ca, &config, &mut rand::rngs::OsRng)
+        .await
+        .unwrap();
     assert!(
         again.notices.is_empty() && again.rotated.is_empty(),
         "{again:?}"
     );
     let last = ops::run_schedule(
+        &Context {
+            now: now + Duration::days(8),
+            ..cx
+        },
         &ca,
-        &store,
-        &profiles,
         &config,
-        &Urls::default(),
-        Some(&acm),
-        Some(&notifier),
-        now + Duration::days(8),
         &mut rand::rngs::OsRng,
     )
     .await
@@ -599,61 +605,22 @@ async fn schedule_notifies_once_per_interval_and_rotates_into_acm() {
     assert!(last.notices.iter().any(|n| matches!(n, Notice::CertificateExpiring { interval_days: 2, serial, .. } if *serial == plain.record.serial)), "{last:?}");
 }
 
-/// SQS through its JSON protocol over plain HTTP to moto: the workspace has
-/// no SQS SDK crate, and this test only needs two calls.
-async fn sqs_call(endpoint: &str, target: &str, body: serde_json::Value) -> serde_json::Value {
-    let endpoint = endpoint
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    let target = target.to_owned();
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let payload = body.to_string();
-        let mut sock = std::net::TcpStream::connect(&endpoint).unwrap();
-        write!(
-            sock,
-            "POST / HTTP/1.1\r\nHost: {endpoint}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.{target}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20300101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
-            payload.len()
-        )
-        .unwrap();
-        let mut out = String::new();
-        sock.read_to_string(&mut out).unwrap();
-        let json = out.split("\r\n\r\n").nth(1).unwrap_or_default();
-        serde_json::from_str(json).unwrap_or(serde_json::Value::Null)
-    })
-    .await
-    .unwrap()
-}
-
-async fn sqs_create_queue(endpoint: &str, name: &str) -> String {
-    let out = sqs_call(
-        endpoint,
-        "CreateQueue",
-        serde_json::json!({ "QueueName": name }),
-    )
-    .await;
-    out["QueueUrl"].as_str().unwrap().to_owned()
-}
-
-async fn sqs_receive(endpoint: &str, url: &str) -> Vec<String> {
+/// Every message waiting in an SQS queue (moto delivers SNS fan-out at once).
+async fn sqs_receive(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
     let mut bodies = Vec::new();
     for _ in 0..5 {
-        let out = sqs_call(
-            endpoint,
-            "ReceiveMessage",
-            serde_json::json!({ "QueueUrl": url, "MaxNumberOfMessages": 10 }),
-        )
-        .await;
-        let batch = out["Messages"].as_array().cloned().unwrap_or_default();
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let batch = out.messages.unwrap_or_default();
         if batch.is_empty() {
             break;
         }
-        bodies.extend(
-            batch
-                .iter()
-                .filter_map(|m| m["Body"].as_str().map(str::to_owned)),
-        );
+        bodies.extend(batch.into_iter().filter_map(|m| m.body));
     }
     bodies
 }

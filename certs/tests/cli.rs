@@ -15,6 +15,7 @@ fn certs(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .env_remove("CERTS_CONFIG")
         .env_remove("CERTS_DB")
+        .env_remove("CERTS_TABLE")
         .env_remove("CERTS_DIR")
         .env_remove("CERTS_KMS_KEY_ID")
         .output()

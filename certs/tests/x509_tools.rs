@@ -18,7 +18,7 @@ use certs::ca::{Authority, CaOptions, init_ca, key_from_pem};
 use certs::csr::parse_csr;
 use certs::issue::{Issued, KeySource, Request, Urls};
 use certs::model::{KeyType, Reason};
-use certs::ops::{self, Ca};
+use certs::ops::{self, Ca, Context};
 use certs::profile::Profiles;
 use certs::store::{SqliteStore, Store};
 use rand::SeedableRng;
@@ -103,13 +103,10 @@ impl Fixture {
             owner: Some("tests".into()),
         };
         ops::issue(
+            &Context::new(&self.store, &self.profiles, urls, self.now),
             &self.ca,
-            &self.store,
-            &self.profiles,
             profile,
             request,
-            urls,
-            self.now,
             &mut rand::rngs::StdRng::from_entropy(),
         )
         .await
@@ -292,6 +289,7 @@ async fn crl_verifies_and_rejects_the_revoked_certificate() {
         Reason::KeyCompromise,
         f.now,
     )
+    .await
     .unwrap();
 
     let first = ops::make_crl(&f.ca, &f.store, f.now, Duration::days(7))
@@ -535,15 +533,20 @@ async fn inventory_keeps_what_was_issued() {
             &Urls::default(),
         )
         .await;
-    let rec = f.store.get(&a.record.serial).unwrap().unwrap();
+    let rec = f.store.get(&a.record.serial).await.unwrap().unwrap();
     assert_eq!(rec, a.record);
     assert_eq!(rec.issuer, "CN=Inventory Issuing CA");
     assert_eq!(rec.owner.as_deref(), Some("tests"));
-    let soon = f.store.expiring(f.now, f.now + Duration::days(91)).unwrap();
+    let soon = f
+        .store
+        .expiring(f.now, f.now + Duration::days(91))
+        .await
+        .unwrap();
     assert_eq!(soon.len(), 1);
     assert!(
         f.store
             .expiring(f.now, f.now + Duration::days(30))
+            .await
             .unwrap()
             .is_empty()
     );

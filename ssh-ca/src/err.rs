@@ -138,6 +138,14 @@ pub enum PolicyError {
         /// The group required.
         group: String,
     },
+    /// A host name outside the domains host certificates may name.
+    #[error(
+        "host name `{hostname}` is outside `policy.host.allowed_domains`; ask an administrator to allow its domain"
+    )]
+    HostNotAllowed {
+        /// The host name.
+        hostname: String,
+    },
 }
 
 /// The configuration is unusable.

@@ -158,6 +158,7 @@ impl<S: Store> Service<S> {
             }
             Request::Host(host) => {
                 let valid = self.validator.host(host)?;
+                self.policy.host.authorize(&valid.hostnames)?;
                 let plan = plan_host(&valid, &self.policy.host, ca.public_key(), &issue);
                 (plan, String::new())
             }

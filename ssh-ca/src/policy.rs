@@ -61,6 +61,11 @@ pub struct HostPolicy {
     /// Seconds after now the certificate ends, default 7 days.
     #[serde(default = "default_host_after")]
     pub validity_after_seconds: u64,
+    /// DNS domains host certificates may name: `example.com` allows
+    /// `example.com`, `web1.example.com` and `*.example.com`. Empty (the
+    /// default) refuses every host request.
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
 }
 
 /// Which principals a requester may have in its certificate.
@@ -127,6 +132,7 @@ impl Default for HostPolicy {
         Self {
             validity_before_seconds: default_before(),
             validity_after_seconds: default_host_after(),
+            allowed_domains: Vec::new(),
         }
     }
 }
@@ -253,6 +259,26 @@ impl UserPolicy {
 }
 
 impl HostPolicy {
+    /// Checks that every host name lies in an allowed domain.
+    pub fn authorize(&self, hostnames: &[String]) -> Result<(), PolicyError> {
+        for name in hostnames {
+            let bare = name.strip_prefix("*.").unwrap_or(name);
+            let allowed = self.allowed_domains.iter().any(|domain| {
+                let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+                bare == domain
+                    || bare
+                        .strip_suffix(domain.as_str())
+                        .is_some_and(|rest| rest.ends_with('.'))
+            });
+            if !allowed {
+                return Err(PolicyError::HostNotAllowed {
+                    hostname: name.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The validity window for a host certificate issued at `now`.
     pub fn window(&self, now: u64) -> (u64, u64) {
         (
@@ -357,6 +383,25 @@ mod tests {
         assert!(check_groups("alice", &needed, &names(&["ssh-web"])).is_ok());
         let err = check_groups("alice", &needed, &names(&["ssh-db"])).unwrap_err();
         assert!(err.to_string().contains("`ssh-web`"));
+    }
+
+    #[test]
+    fn host_names_must_be_in_allowed_domains() {
+        let mut host = HostPolicy::default();
+        assert!(host.authorize(&names(&["web1.example.com"])).is_err());
+        host.allowed_domains = names(&["Example.com."]);
+        assert!(
+            host.authorize(&names(&[
+                "web1.example.com",
+                "*.example.com",
+                "example.com"
+            ]))
+            .is_ok()
+        );
+        for bad in ["badexample.com", "example.com.evil.org", "*.com"] {
+            let err = host.authorize(&names(&[bad])).unwrap_err();
+            assert!(err.to_string().contains(bad), "{err}");
+        }
     }
 
     #[test]

@@ -196,6 +196,23 @@ fn sign_request_revoke_and_krl() {
     ssh_ca(&["krl", "--config", "ca.toml", "--out", "revoked.krl"], dir);
     assert!(!query("revoked.krl", &signed_path));
 
+    // By key id: a third certificate.
+    let out = ssh_ca(
+        &["sign", "--config", "ca.toml", "--request", "req.json"],
+        dir,
+    );
+    let third = Certificate::from_openssh(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    let third_path = dir.join("third-cert.pub");
+    third.write_file(&third_path).unwrap();
+    assert!(query("revoked.krl", &third_path));
+    let out = ssh_ca(
+        &["revoke", "--config", "ca.toml", "--key-id", third.key_id()],
+        dir,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    ssh_ca(&["krl", "--config", "ca.toml", "--out", "revoked.krl"], dir);
+    assert!(!query("revoked.krl", &third_path));
+
     // An unknown serial is an input error.
     let out = ssh_ca(&["revoke", "--config", "ca.toml", "--serial", "12345"], dir);
     assert_eq!(out.status.code(), Some(2));

@@ -322,8 +322,19 @@ async fn host_certificate_is_accepted_through_cert_authority() {
     if !have_openssh() {
         return;
     }
-    let s = setup(Algorithm::Ed25519, Policy::default());
+    let mut policy = Policy::default();
+    policy.host.allowed_domains = vec!["example.com".into()];
+    let s = setup(Algorithm::Ed25519, policy);
     let host_key = keygen(&s.dir, "host_ed25519", "ed25519");
+    let request = json!({
+        "hostnames": ["other.example.org"],
+        "public_key_to_sign": pub_line(&host_key),
+    });
+    let refused = s.service.handle(request, "host-request", now()).await;
+    assert!(
+        matches!(refused, ssh_ca::model::Response::Failed { .. }),
+        "{refused:?}"
+    );
     let request = json!({
         "hostnames": ["testhost.example.com"],
         "public_key_to_sign": pub_line(&host_key),

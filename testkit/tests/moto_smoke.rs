@@ -1,6 +1,7 @@
 //! Proves the path every AWS integration test takes: the real `aws-sdk-iam`
 //! client, configured only through the environment the test command exports,
 //! talks to moto on 127.0.0.1.
+#![allow(clippy::unwrap_used, reason = "tests")]
 
 use percent_encoding::percent_decode_str;
 use serde_json::Value;

@@ -53,7 +53,6 @@ const BUILTIN_DATA: &str = concat!(
 );
 
 /// Everything IAM knows about AWS services: see the [module docs](self).
-#[derive(Debug)]
 pub struct Catalogue {
     /// The source text (borrowed for the builtin data, else one copy);
     /// every name is a span into it.
@@ -69,7 +68,7 @@ pub struct Catalogue {
 }
 
 /// A range of positions, in the text or in one of the tables.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 struct Span {
     start: u32,
     end: u32,
@@ -85,7 +84,6 @@ impl Span {
     }
 }
 
-#[derive(Debug)]
 struct ServiceRec {
     prefix: Span,
     name: Span,
@@ -94,7 +92,6 @@ struct ServiceRec {
     keys: Span,
 }
 
-#[derive(Debug)]
 struct ActionRec {
     name: Span,
     service: u32,
@@ -105,7 +102,6 @@ struct ActionRec {
     resources: Span,
 }
 
-#[derive(Debug)]
 struct ActionResourceRec {
     resource: u32,
     required: bool,
@@ -113,7 +109,6 @@ struct ActionResourceRec {
     keys: Span,
 }
 
-#[derive(Debug)]
 struct ResourceRec {
     service: u32,
     name: Span,
@@ -122,7 +117,6 @@ struct ResourceRec {
     keys: Span,
 }
 
-#[derive(Debug)]
 struct KeyRec {
     name: Span,
     ty: ConditionKeyType,
@@ -251,6 +245,18 @@ impl Catalogue {
             .iter()
             .filter_map(|&k| self.keys.get(k as usize))
             .map(|rec| ConditionKey::new(self, rec))
+    }
+}
+
+impl std::fmt::Debug for Catalogue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalogue")
+            .field("services", &self.services.len())
+            .field("actions", &self.actions.len())
+            .field("resource_types", &self.resources.len())
+            .field("condition_keys", &self.keys.len())
+            .field("global_condition_keys", &self.globals.len())
+            .finish()
     }
 }
 

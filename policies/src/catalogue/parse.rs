@@ -243,11 +243,11 @@ impl Loader {
         let (keys, _) = fields.next(5)?;
         let (resources, _) = fields.next(5)?;
         fields.end(5)?;
-        if name.is_empty()
-            || name
-                .bytes()
-                .any(|b| !b.is_ascii() || matches!(b, b':' | b'*' | b'?'))
-        {
+        // Branch-free so that it vectorizes: this runs for every action.
+        let special = name.bytes().fold(false, |seen, b| {
+            seen | (b == b':') | (b == b'*') | (b == b'?')
+        });
+        if name.is_empty() || !name.is_ascii() || special {
             return Err(Problem::Name(name.to_owned()));
         }
         let service = self.services.last().ok_or(Problem::OutsideService)?;

@@ -51,12 +51,11 @@ fn is_export(value: &Value) -> bool {
 /// Reads a policy or an export from already loaded text.
 pub fn document(path: &Path, text: &str) -> anyhow::Result<Document> {
     let name = path.display();
-    if let Ok(value) = serde_json::from_str::<Value>(text) {
-        if is_export(&value) {
-            let details =
-                AccountDetails::from_value(&value).with_context(|| format!("`{name}`"))?;
-            return Ok(Document::Account(Box::new(details)));
-        }
+    if let Ok(value) = serde_json::from_str::<Value>(text)
+        && is_export(&value)
+    {
+        let details = AccountDetails::from_value(&value).with_context(|| format!("`{name}`"))?;
+        return Ok(Document::Account(Box::new(details)));
     }
     let policy = Policy::parse(text).with_context(|| format!("`{name}`"))?;
     Ok(Document::Policy(policy))

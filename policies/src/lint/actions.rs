@@ -97,21 +97,21 @@ pub(super) fn resources(
     };
     let patterns = resource.value.as_slice();
     let star = patterns.iter().any(|p| p == "*");
-    let actions: Vec<Action<'_>> = expansion
-        .actions
-        .iter()
-        .filter_map(|id| subject.cat.get(id))
-        .collect();
+    let actions = || {
+        expansion
+            .actions
+            .iter()
+            .filter_map(|id| subject.cat.get(id))
+    };
     if star {
         if subject.kind == PolicyKind::Identity
             && statement.effect == Effect::Allow
             && !statement.action.negated
             && !statement.action_patterns().iter().any(|p| p == "*")
         {
-            let scopable: Vec<String> = actions
-                .iter()
+            let scopable: Vec<String> = actions()
                 .filter(|a| a.resource_types().len() > 0)
-                .map(ToString::to_string)
+                .map(|a| a.to_string())
                 .collect();
             if !scopable.is_empty() {
                 out.push(finding(
@@ -128,8 +128,8 @@ pub(super) fn resources(
     }
     // A resource no action of the statement can act on.
     for pattern in patterns {
-        let fits = actions.iter().any(|a| action_takes(*a, pattern));
-        if !fits && !actions.is_empty() {
+        let fits = actions().any(|a| action_takes(a, pattern));
+        if !fits && !expansion.actions.is_empty() {
             out.push(finding(
                 Code::ResourceMismatch,
                 Some(at),

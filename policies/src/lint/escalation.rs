@@ -92,19 +92,28 @@ paths! {
 /// unconditional `Deny` on every resource takes away. Conditions on `Allow`
 /// statements are ignored: a path that works only sometimes still counts.
 pub fn allowed_actions(cat: &Catalogue, policy: &Policy) -> ActionSet {
+    let expansions: Vec<ActionSet> = policy
+        .statements
+        .iter()
+        .map(|s| statement_actions(cat, s).actions)
+        .collect();
+    allowed_from(policy, expansions.iter())
+}
+
+/// [`allowed_actions`] from the statements' already expanded actions.
+fn allowed_from<'a>(policy: &Policy, expansions: impl Iterator<Item = &'a ActionSet>) -> ActionSet {
     let mut allowed = ActionSet::new();
     let mut denied = ActionSet::new();
-    for statement in policy.statements.iter() {
-        let actions = statement_actions(cat, statement).actions;
+    for (statement, actions) in policy.statements.iter().zip(expansions) {
         match statement.effect {
-            Effect::Allow => allowed.union_with(&actions),
+            Effect::Allow => allowed.union_with(actions),
             Effect::Deny => {
                 let everywhere = statement
                     .resource
                     .as_ref()
                     .is_none_or(|r| !r.negated && r.value.iter().any(|p| p == "*"));
                 if everywhere && statement.condition.is_none() {
-                    denied.union_with(&actions);
+                    denied.union_with(actions);
                 }
             }
         }
@@ -163,7 +172,10 @@ pub fn escalation_finding(paths: &[EscalationPath], whose: &str) -> Option<Findi
 }
 
 pub(super) fn check(subject: &Subject<'_>, out: &mut Vec<Finding>) {
-    let allowed = allowed_actions(subject.cat, subject.policy);
+    let allowed = allowed_from(
+        subject.policy,
+        subject.expansions.iter().map(|e| &e.actions),
+    );
     let paths = escalation_paths(subject.cat, &allowed);
     out.extend(escalation_finding(&paths, "the policy"));
 }

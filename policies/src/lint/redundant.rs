@@ -39,13 +39,14 @@ fn subsumes(
     narrow: &Statement,
     narrow_actions: &Expansion,
 ) -> bool {
+    // Cheapest tests first: the action sets are bit sets of every AWS action.
     wide.effect == narrow.effect
         && wide.principal == narrow.principal
         && (wide.condition.is_none() || wide.condition == narrow.condition)
         && narrow_actions.unmatched.is_empty()
+        && resources_cover(wide, narrow)
         && !narrow_actions.actions.is_empty()
         && narrow_actions.actions.is_subset(&wide_actions.actions)
-        && resources_cover(wide, narrow)
 }
 
 fn resources_cover(wide: &Statement, narrow: &Statement) -> bool {
