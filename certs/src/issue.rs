@@ -3,7 +3,7 @@
 //! [`prepare`] checks a [`Request`] against a [`Profile`] and builds the
 //! certificate's fields from the profile alone (the request contributes its
 //! public key and names, nothing more). [`Prepared::sign`] signs it with an
-//! [`Authority`](crate::ca::Authority); signing is deterministic, so a remote
+//! [`Authority`]; signing is deterministic, so a remote
 //! key (KMS) can be asked for the signature between two signings.
 //! Pure: time and randomness come in as arguments.
 

@@ -11,8 +11,8 @@ use super::{FileArg, Format, Outcome, input, print_json};
 /// Exits 0 on Allow and 1 on ExplicitDeny or ImplicitDeny. Context values
 /// are typed from their text: `aws:SourceIp=10.0.0.1`,
 /// `aws:MultiFactorAuthPresent=true`, `aws:CurrentTime=2024-01-31T12:00:00Z`;
-/// repeat a key for a multi-valued key (`--context aws:TagKeys=a --context
-/// aws:TagKeys=b`).
+/// a multi-valued key takes a list, `aws:TagKeys=[team,env]` (`[]` is the
+/// empty set), and repeating a key adds values.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// An identity policy of the caller (repeat for several).
