@@ -1,4 +1,34 @@
-//! Right-size IAM roles from access history, with rollback (not yet built: issue 5).
+//! Right-size IAM roles: take away the permissions a role has not used.
 //!
-//! This crate is an empty member of the workspace until its issue is done.
+//! # Overview
+//! - [`model`]: the records: [`RoleRecord`] (from a
+//!   `GetAccountAuthorizationDetails` export), [`AccessRecord`],
+//!   [`PolicyVersionRecord`], [`RolePlan`].
+//! - [`access`]: access history behind [`AccessProvider`]: Aardvark export
+//!   import, CloudTrail log files from a directory, Access Advisor responses
+//!   (parsed; the API call is not made here); merged latest-use-wins in
+//!   [`AccessHistory`].
+//! - [`filter`]: the roles and permissions a plan leaves alone, each with
+//!   its reason.
+//! - [`plan`]: the pure core. [`Planner::plan_role`] rewrites a role's
+//!   inline policies to what it used, with `now` as an argument.
+//! - [`store`]: [`Store`], kept in SQLite by [`SqliteStore`]: roles, every
+//!   policy version, access data, plans.
+//!
+//! Not built yet: applying a plan to IAM, rollback, scheduling,
+//! notifications, DynamoDB, the Access Advisor API calls and CloudTrail
+//! from S3 (see the crate README).
 #![forbid(unsafe_code)]
+
+pub mod access;
+pub mod err;
+pub mod filter;
+pub mod model;
+pub mod plan;
+pub mod store;
+
+pub use access::{AccessHistory, AccessProvider, RoleAccess};
+pub use err::{AccessError, StoreError};
+pub use model::{AccessRecord, PolicyVersionRecord, RolePlan, RoleRecord};
+pub use plan::{PlanConfig, Planner, RoleInput};
+pub use store::{SqliteStore, Store};

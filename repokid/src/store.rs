@@ -1,0 +1,376 @@
+//! Persistence behind [`Store`], with SQLite ([`SqliteStore`]) as the
+//! implementation.
+//!
+//! What is kept: the latest inventory of each role; every version of every
+//! policy a role has held (a new version is added when the document
+//! changes, and none is ever overwritten or deleted); access records,
+//! merged latest-use-wins, with the time each role's data was last
+//! collected; and every plan computed, as JSON.
+
+use std::path::Path;
+
+use policies::Policy;
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
+
+use crate::access::{AccessHistory, RoleAccess};
+use crate::err::StoreError;
+use crate::model::{AccessRecord, PolicyVersionRecord, RolePlan, RoleRecord};
+
+/// Counts of what a store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct StoreStats {
+    /// Roles.
+    pub roles: usize,
+    /// Policy versions, over all roles and policies.
+    pub policy_versions: usize,
+    /// Roles with access data.
+    pub roles_with_access: usize,
+    /// Access records (one per role, service and action).
+    pub access_records: usize,
+    /// Plans saved.
+    pub plans: usize,
+}
+
+/// What an update changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UpdateSummary {
+    /// Roles written.
+    pub roles: usize,
+    /// Policy versions added (new or changed documents).
+    pub new_versions: usize,
+}
+
+/// Where repokid keeps its state.
+pub trait Store {
+    /// Saves the inventory seen at `seen_at`, adding a policy version for
+    /// every inline or attached document that differs from the latest stored.
+    fn put_roles(
+        &mut self,
+        roles: &[RoleRecord],
+        seen_at: OffsetDateTime,
+    ) -> Result<UpdateSummary, StoreError>;
+    /// Every role, by name.
+    fn roles(&self) -> Result<Vec<RoleRecord>, StoreError>;
+    /// A role's policy versions, oldest first.
+    fn policy_history(&self, role_arn: &str) -> Result<Vec<PolicyVersionRecord>, StoreError>;
+    /// Merges access records collected at `collected_at`.
+    fn put_access(
+        &mut self,
+        records: &[AccessRecord],
+        collected_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The merged access history of every role.
+    fn access(&self) -> Result<AccessHistory, StoreError>;
+    /// Saves a plan computed at `created_at`.
+    fn put_plan(&mut self, plan: &RolePlan, created_at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Counts of what is stored.
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+}
+
+/// A [`Store`] in one SQLite file.
+pub struct SqliteStore {
+    conn: Connection,
+    path: String,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS roles (
+    arn TEXT PRIMARY KEY, name TEXT NOT NULL, record TEXT NOT NULL, seen_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS policy_versions (
+    role_arn TEXT NOT NULL, policy TEXT NOT NULL, version INTEGER NOT NULL,
+    document TEXT NOT NULL, seen_at INTEGER NOT NULL,
+    PRIMARY KEY (role_arn, policy, version));
+CREATE TABLE IF NOT EXISTS access (
+    role_arn TEXT NOT NULL, service TEXT NOT NULL, action TEXT NOT NULL,
+    last_used INTEGER, source TEXT NOT NULL,
+    PRIMARY KEY (role_arn, service, action));
+CREATE TABLE IF NOT EXISTS access_collected (
+    role_arn TEXT PRIMARY KEY, collected_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS plans (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, role_arn TEXT NOT NULL,
+    created_at INTEGER NOT NULL, plan TEXT NOT NULL);
+";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let name = path.display().to_string();
+        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
+            path: name.clone(),
+            source,
+        })?;
+        SqliteStore::init(conn, name)
+    }
+
+    /// A store in memory, gone when dropped.
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Sqlite {
+            path: ":memory:".into(),
+            source,
+        })?;
+        SqliteStore::init(conn, ":memory:".into())
+    }
+
+    fn init(conn: Connection, path: String) -> Result<SqliteStore, StoreError> {
+        let store = SqliteStore { conn, path };
+        store.conn.execute_batch(SCHEMA).map_err(|e| store.sql(e))?;
+        Ok(store)
+    }
+
+    fn sql(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn corrupt(&self, what: &str, detail: impl ToString) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            what: what.to_owned(),
+            detail: detail.to_string(),
+        }
+    }
+
+    fn time(&self, secs: i64) -> Result<OffsetDateTime, StoreError> {
+        OffsetDateTime::from_unix_timestamp(secs).map_err(|e| self.corrupt("time", e))
+    }
+}
+
+impl Store for SqliteStore {
+    fn put_roles(
+        &mut self,
+        roles: &[RoleRecord],
+        seen_at: OffsetDateTime,
+    ) -> Result<UpdateSummary, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let mut summary = UpdateSummary::default();
+        let at = seen_at.unix_timestamp();
+        for role in roles {
+            let record = serde_json::to_string(role).map_err(|e| StoreError::Corrupt {
+                path: path.clone(),
+                what: format!("role `{}`", role.name),
+                detail: e.to_string(),
+            })?;
+            tx.execute(
+                "INSERT INTO roles (arn, name, record, seen_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (arn) DO UPDATE SET name = ?2, record = ?3, seen_at = ?4",
+                params![role.arn, role.name, record, at],
+            )
+            .map_err(sql)?;
+            summary.roles += 1;
+            let documents = role
+                .inline
+                .iter()
+                .map(|p| (p.name.as_str(), &p.document))
+                .chain(
+                    role.attached
+                        .iter()
+                        .filter_map(|a| a.document.as_ref().map(|d| (a.arn.as_str(), d))),
+                );
+            for (policy, document) in documents {
+                let text = document.to_json();
+                let latest: Option<(u32, String)> = tx
+                    .query_row(
+                        "SELECT version, document FROM policy_versions
+                         WHERE role_arn = ?1 AND policy = ?2 ORDER BY version DESC LIMIT 1",
+                        params![role.arn, policy],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                if latest.as_ref().is_some_and(|(_, doc)| *doc == text) {
+                    continue;
+                }
+                let version = latest.map_or(1, |(v, _)| v + 1);
+                tx.execute(
+                    "INSERT INTO policy_versions (role_arn, policy, version, document, seen_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![role.arn, policy, version, text, at],
+                )
+                .map_err(sql)?;
+                summary.new_versions += 1;
+            }
+        }
+        tx.commit().map_err(sql)?;
+        Ok(summary)
+    }
+
+    fn roles(&self) -> Result<Vec<RoleRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT record FROM roles ORDER BY name")
+            .map_err(|e| self.sql(e))?;
+        let texts = stmt
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))?;
+        texts
+            .iter()
+            .map(|t| serde_json::from_str(t).map_err(|e| self.corrupt("role", e)))
+            .collect()
+    }
+
+    fn policy_history(&self, role_arn: &str) -> Result<Vec<PolicyVersionRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT policy, version, document, seen_at FROM policy_versions
+                 WHERE role_arn = ?1 ORDER BY seen_at, policy, version",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([role_arn], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, u32>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))?;
+        rows.into_iter()
+            .map(|(policy, version, document, seen_at)| {
+                Ok(PolicyVersionRecord {
+                    role_arn: role_arn.to_owned(),
+                    document: Policy::parse(&document)
+                        .map_err(|e| self.corrupt(&format!("policy `{policy}`"), e))?,
+                    policy,
+                    version,
+                    seen_at: self.time(seen_at)?,
+                })
+            })
+            .collect()
+    }
+
+    fn put_access(
+        &mut self,
+        records: &[AccessRecord],
+        collected_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        {
+            let mut put = tx
+                .prepare(
+                    "INSERT INTO access (role_arn, service, action, last_used, source)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (role_arn, service, action) DO UPDATE SET
+                       source = CASE WHEN excluded.last_used > coalesce(access.last_used, -1e18)
+                                THEN excluded.source ELSE access.source END,
+                       last_used = CASE WHEN excluded.last_used > coalesce(access.last_used, -1e18)
+                                THEN excluded.last_used ELSE access.last_used END",
+                )
+                .map_err(sql)?;
+            let mut collected = tx
+                .prepare(
+                    "INSERT INTO access_collected (role_arn, collected_at) VALUES (?1, ?2)
+                     ON CONFLICT (role_arn) DO UPDATE SET
+                       collected_at = max(collected_at, excluded.collected_at)",
+                )
+                .map_err(sql)?;
+            for r in records {
+                put.execute(params![
+                    r.role_arn,
+                    r.service.to_ascii_lowercase(),
+                    r.action.as_deref().unwrap_or("").to_ascii_lowercase(),
+                    r.last_used.map(OffsetDateTime::unix_timestamp),
+                    r.source.as_str(),
+                ])
+                .map_err(sql)?;
+                collected
+                    .execute(params![r.role_arn, collected_at.unix_timestamp()])
+                    .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+
+    fn access(&self) -> Result<AccessHistory, StoreError> {
+        let mut history = AccessHistory::default();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT role_arn, service, action, last_used FROM access")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Option<i64>>(3)?,
+                ))
+            })
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))?;
+        for (arn, service, action, last) in rows {
+            let last = last.map(|s| self.time(s)).transpose()?;
+            let role: &mut RoleAccess = history.roles.entry(arn).or_default();
+            if action.is_empty() {
+                role.services.insert(service, last);
+            } else {
+                role.actions.insert((service, action), last);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT role_arn, collected_at FROM access_collected")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))?;
+        for (arn, at) in rows {
+            let at = self.time(at)?;
+            history.roles.entry(arn).or_default().collected(at);
+        }
+        Ok(history)
+    }
+
+    fn put_plan(&mut self, plan: &RolePlan, created_at: OffsetDateTime) -> Result<(), StoreError> {
+        let text = serde_json::to_string(plan).map_err(|e| self.corrupt("plan", e))?;
+        self.conn
+            .execute(
+                "INSERT INTO plans (role_arn, created_at, plan) VALUES (?1, ?2, ?3)",
+                params![plan.role_arn, created_at.unix_timestamp(), text],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        let count = |sql: &str| -> Result<usize, StoreError> {
+            self.conn
+                .query_row(sql, [], |row| row.get::<_, i64>(0))
+                .map(|n| usize::try_from(n).unwrap_or(0))
+                .map_err(|e| self.sql(e))
+        };
+        Ok(StoreStats {
+            roles: count("SELECT count(*) FROM roles")?,
+            policy_versions: count("SELECT count(*) FROM policy_versions")?,
+            roles_with_access: count("SELECT count(*) FROM access_collected")?,
+            access_records: count("SELECT count(*) FROM access")?,
+            plans: count("SELECT count(*) FROM plans")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
