@@ -102,6 +102,12 @@ impl fmt::Debug for Service<'_> {
     }
 }
 
+/// The service at `index`, for the records that refer to theirs by index.
+fn service_at(cat: &Catalogue, index: u32) -> Service<'_> {
+    let rec = cat.services.get(index as usize).unwrap_or(&NO_SERVICE);
+    Service::new(cat, rec)
+}
+
 /// A service record for the impossible case of an action whose service index
 /// is out of range (the parser never builds one).
 static NO_SERVICE: ServiceRec = ServiceRec {
@@ -138,12 +144,7 @@ impl<'c> Action<'c> {
 
     /// The service the action belongs to.
     pub fn service(self) -> Service<'c> {
-        let rec = self
-            .cat
-            .services
-            .get(self.rec.service as usize)
-            .unwrap_or(&NO_SERVICE);
-        Service::new(self.cat, rec)
+        service_at(self.cat, self.rec.service)
     }
 
     /// How much the action can do.
@@ -279,12 +280,7 @@ impl<'c> ResourceType<'c> {
 
     /// The service the type belongs to.
     pub fn service(self) -> Service<'c> {
-        let rec = self
-            .cat
-            .services
-            .get(self.rec.service as usize)
-            .unwrap_or(&NO_SERVICE);
-        Service::new(self.cat, rec)
+        service_at(self.cat, self.rec.service)
     }
 
     /// The condition keys that apply to resources of this type.
