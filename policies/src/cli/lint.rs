@@ -247,8 +247,13 @@ fn print_table(found: &[Located], checked: usize) {
     } else {
         format!(" ({})", counts.join(", "))
     };
-    let policies = if checked == 1 { "policy" } else { "policies" };
-    println!("{} findings{summary} in {checked} {policies}", found.len());
+    let plural = |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+    println!(
+        "{} {}{summary} in {checked} {}",
+        found.len(),
+        plural(found.len(), "finding", "findings"),
+        plural(checked, "policy", "policies")
+    );
 }
 
 fn sarif(found: &[Located]) -> SarifLog {

@@ -75,9 +75,10 @@ fn definition<'c>(cat: &'c Catalogue, expansion: &Expansion, key: &str) -> Known
         );
     }
     let Some(service) = cat.service(prefix) else {
-        // OIDC and SAML keys are prefixed with the provider, e.g.
-        // `token.actions.githubusercontent.com:sub` or `saml:aud`.
-        return if prefix.contains('.') || cat.condition_key(key).is_some() {
+        // Identity-provider keys in trust policies: SAML's `saml:aud`, and OIDC
+        // keys prefixed with the provider, e.g. `token.actions.githubusercontent.com:sub`.
+        let provider = prefix.eq_ignore_ascii_case("saml") || prefix.contains('.');
+        return if provider || cat.condition_key(key).is_some() {
             Known::Unchecked
         } else {
             Known::Unknown(format!(

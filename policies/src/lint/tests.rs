@@ -181,9 +181,14 @@ fn duplicate_sids_and_redundant_statements() {
 #[test]
 fn trust_policies_skip_resource_checks_and_accept_provider_keys() {
     let found = codes(
-        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},
             "Action":"sts:AssumeRoleWithWebIdentity",
-            "Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:org/app:*"}}}}"#,
+            "Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:org/app:*"}}},
+           {"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:saml-provider/okta"},
+            "Action":"sts:AssumeRoleWithSAML",
+            "Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}},
+           {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole",
+            "Condition":{"StringEquals":{"sts:ExternalId":"x1"}}}]}"#,
         PolicyKind::Trust,
     );
     assert_eq!(found, vec![]);
