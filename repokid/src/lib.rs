@@ -14,13 +14,18 @@
 //!   inline policies to what it used, with `now` as an argument.
 //! - [`store`]: [`Store`], kept in SQLite by [`SqliteStore`]: roles, every
 //!   policy version, access data, plans.
+//! - [`apply`]: `repo` (apply a plan to IAM, saving the current inline
+//!   policies first and restoring them if a call fails) and `rollback`, over
+//!   the [`Iam`] trait; [`aws`] implements it with the AWS SDK.
 //!
-//! Not built yet: applying a plan to IAM, rollback, scheduling,
+//! Not built yet: `remove`, scheduling,
 //! notifications, DynamoDB, the Access Advisor API calls and CloudTrail
 //! from S3 (see the crate README).
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod apply;
+pub mod aws;
 pub mod err;
 pub mod filter;
 pub mod model;
@@ -28,7 +33,8 @@ pub mod plan;
 pub mod store;
 
 pub use access::{AccessHistory, AccessProvider, RoleAccess};
-pub use err::{AccessError, StoreError};
-pub use model::{AccessRecord, PolicyVersionRecord, RolePlan, RoleRecord};
+pub use apply::{ApplyReport, Iam};
+pub use err::{AccessError, ApplyError, IamError, StoreError};
+pub use model::{AccessRecord, InlineVersion, PolicyVersionRecord, RolePlan, RoleRecord};
 pub use plan::{PlanConfig, Planner, RoleInput};
 pub use store::{SqliteStore, Store};

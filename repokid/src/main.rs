@@ -1,9 +1,9 @@
 //! `repokid`: right-size IAM roles from access history.
 //!
 //! Reads an account export and access data (`update`), plans the removal of
-//! unused permissions (`plan`), finds roles granting a permission (`find`)
-//! and summarizes the store (`stats`). Exit codes: 0 ok, 2 usage or input
-//! error.
+//! unused permissions (`plan`), applies a plan to IAM (`repo`) and undoes it
+//! (`rollback`), finds roles granting a permission (`find`) and summarizes
+//! the store (`stats`). Exit codes: 0 ok, 2 usage, input or AWS error.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,8 @@ use policies::catalogue::Catalogue;
 use policies::expand::{expand, statement_actions};
 use policies::model::Effect;
 use repokid::access::{AardvarkExport, AccessProvider, CloudTrailDir};
+use repokid::apply::{self, ApplyReport, Call};
+use repokid::aws::AwsIam;
 use repokid::filter::FilterConfig;
 use repokid::model::{Outcome, RolePlan};
 use repokid::{PlanConfig, Planner, RoleInput, RoleRecord, SqliteStore, Store};
@@ -58,6 +60,35 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+    /// Remove a role's unused permissions in IAM (a dry run unless `--commit`).
+    ///
+    /// Plans against the role's live inline policies; with `--commit`, saves
+    /// them as a new version in the store first, then puts each rewritten
+    /// policy and deletes each dropped one; a failed call puts back what was
+    /// changed. Uses the default plan settings (see `plan --help`).
+    Repo {
+        /// The role name.
+        #[arg(long)]
+        role: String,
+        /// Make the changes (without it, only print them).
+        #[arg(long)]
+        commit: bool,
+    },
+    /// Put back a stored version of a role's inline policies (a dry run unless `--commit`).
+    ///
+    /// Without `--version`, restores the version saved by the last `repo`.
+    /// Every saved version is listed.
+    Rollback {
+        /// The role name.
+        #[arg(long)]
+        role: String,
+        /// The stored version to restore (default: the one saved by the last `repo`).
+        #[arg(long)]
+        version: Option<u32>,
+        /// Make the changes (without it, only print them).
+        #[arg(long)]
+        commit: bool,
     },
     /// Summarize the store and what plans would remove.
     Stats {
@@ -151,6 +182,118 @@ fn run(cli: Cli) -> Result<()> {
             find_cmd(&SqliteStore::open(&cli.db)?, cat, &permission, format)
         }
         Command::Stats { format } => stats_cmd(&SqliteStore::open(&cli.db)?, cat, format, now),
+        Command::Repo { role, commit } => {
+            let mut store = SqliteStore::open(&cli.db)?;
+            let report = runtime()?.block_on(async {
+                let iam = AwsIam::new(&aws_config::load_from_env().await);
+                let mut planner = Planner::new(cat, PlanConfig::default());
+                apply::repo(&iam, &mut store, &mut planner, &role, commit, now).await
+            })?;
+            print_apply(&report, "repo");
+            Ok(())
+        }
+        Command::Rollback {
+            role,
+            version,
+            commit,
+        } => {
+            let mut store = SqliteStore::open(&cli.db)?;
+            if let Some(arn) = store
+                .roles()?
+                .iter()
+                .find(|r| r.name == role)
+                .map(|r| r.arn.clone())
+            {
+                println!("stored versions of role {role}:");
+                for v in store.inline_versions(&arn)? {
+                    let names: Vec<&str> = v.policies.iter().map(|p| p.name.as_str()).collect();
+                    println!(
+                        "  {:>3}  {}  {:15}  {}",
+                        v.version,
+                        v.taken_at.format(&Rfc3339).unwrap_or_default(),
+                        v.reason.as_str(),
+                        names.join(", ")
+                    );
+                }
+            }
+            let report = runtime()?.block_on(async {
+                let iam = AwsIam::new(&aws_config::load_from_env().await);
+                apply::rollback(&iam, &mut store, &role, version, commit, now).await
+            })?;
+            print_apply(&report, "rollback");
+            Ok(())
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn print_apply(report: &ApplyReport, command: &str) {
+    if let Some(plan) = &report.plan {
+        println!("role {}: plan {}", report.role_name, plan.outcome.label());
+        let detail = outcome_detail(plan);
+        if !detail.is_empty() {
+            println!("  {detail}");
+        }
+        if plan.outcome == Outcome::Repo {
+            println!(
+                "  removes {} actions: {}",
+                plan.removed_count,
+                short_list(&plan.removed)
+            );
+        }
+    }
+    if let Some(target) = &report.target {
+        println!(
+            "role {}: restoring version {} ({})",
+            report.role_name,
+            target.version,
+            target.reason.as_str()
+        );
+    }
+    if report.calls.is_empty() {
+        println!("nothing to change: IAM already holds these inline policies");
+        return;
+    }
+    let verb = if report.committed { "done" } else { "would do" };
+    println!("{verb}:");
+    for call in &report.calls {
+        match call {
+            Call::Put {
+                name,
+                document,
+                previous,
+            } => println!(
+                "  PutRolePolicy {name} ({}):\n{}",
+                if previous.is_some() {
+                    "replace"
+                } else {
+                    "create"
+                },
+                serde_json::to_string_pretty(&document.to_value()).unwrap_or_default()
+            ),
+            Call::Delete { name, .. } => println!("  DeleteRolePolicy {name}"),
+        }
+    }
+    match report.saved_version {
+        Some(v) => println!(
+            "the inline policies as they were are stored as version {v}; undo with `repokid rollback --role {} --version {v} --commit`",
+            report.role_name
+        ),
+        None => println!(
+            "dry run: run `repokid {command} --role {}{} --commit` to make these changes",
+            report.role_name,
+            report
+                .target
+                .as_ref()
+                .map(|t| format!(" --version {}", t.version))
+                .unwrap_or_default()
+        ),
     }
 }
 

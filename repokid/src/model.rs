@@ -344,3 +344,46 @@ pub(crate) mod policy_json {
         }
     }
 }
+
+/// Why a role's inline policies were saved as a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VersionReason {
+    /// Read from IAM just before `repokid repo` changed them.
+    BeforeRepo,
+    /// Read from IAM just before `repokid rollback` changed them.
+    BeforeRollback,
+}
+
+impl VersionReason {
+    /// The name stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionReason::BeforeRepo => "before-repo",
+            VersionReason::BeforeRollback => "before-rollback",
+        }
+    }
+
+    /// The reason named by [`as_str`](Self::as_str).
+    pub fn from_name(name: &str) -> Option<VersionReason> {
+        [VersionReason::BeforeRepo, VersionReason::BeforeRollback]
+            .into_iter()
+            .find(|r| r.as_str() == name)
+    }
+}
+
+/// All of a role's inline policies as IAM held them at one time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InlineVersion {
+    /// The role's ARN.
+    pub role_arn: String,
+    /// 1 for the first saved, counting up per role.
+    pub version: u32,
+    /// When they were read.
+    #[serde(with = "time::serde::rfc3339")]
+    pub taken_at: OffsetDateTime,
+    /// Why they were saved.
+    pub reason: VersionReason,
+    /// Every inline policy the role had (none: it had none).
+    pub policies: Vec<NamedPolicy>,
+}

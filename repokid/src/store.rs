@@ -15,7 +15,10 @@ use time::OffsetDateTime;
 
 use crate::access::{AccessHistory, RoleAccess};
 use crate::err::StoreError;
-use crate::model::{AccessRecord, PolicyVersionRecord, RolePlan, RoleRecord};
+use crate::model::{
+    AccessRecord, InlineVersion, NamedPolicy, PolicyVersionRecord, RolePlan, RoleRecord,
+    VersionReason,
+};
 
 /// Counts of what a store holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -66,6 +69,17 @@ pub trait Store {
     fn put_plan(&mut self, plan: &RolePlan, created_at: OffsetDateTime) -> Result<(), StoreError>;
     /// Counts of what is stored.
     fn stats(&self) -> Result<StoreStats, StoreError>;
+    /// Saves all of a role's inline policies as read at `taken_at`, as a
+    /// new version (none is ever overwritten); answers its number.
+    fn put_inline_version(
+        &mut self,
+        role_arn: &str,
+        policies: &[NamedPolicy],
+        reason: VersionReason,
+        taken_at: OffsetDateTime,
+    ) -> Result<u32, StoreError>;
+    /// A role's saved inline-policy versions, oldest first.
+    fn inline_versions(&self, role_arn: &str) -> Result<Vec<InlineVersion>, StoreError>;
 }
 
 /// A [`Store`] in one SQLite file.
@@ -90,6 +104,10 @@ CREATE TABLE IF NOT EXISTS access_collected (
 CREATE TABLE IF NOT EXISTS plans (
     id INTEGER PRIMARY KEY AUTOINCREMENT, role_arn TEXT NOT NULL,
     created_at INTEGER NOT NULL, plan TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inline_versions (
+    role_arn TEXT NOT NULL, version INTEGER NOT NULL, taken_at INTEGER NOT NULL,
+    reason TEXT NOT NULL, policies TEXT NOT NULL,
+    PRIMARY KEY (role_arn, version));
 ";
 
 impl SqliteStore {
@@ -369,6 +387,78 @@ impl Store for SqliteStore {
             access_records: count("SELECT count(*) FROM access")?,
             plans: count("SELECT count(*) FROM plans")?,
         })
+    }
+
+    fn put_inline_version(
+        &mut self,
+        role_arn: &str,
+        policies: &[NamedPolicy],
+        reason: VersionReason,
+        taken_at: OffsetDateTime,
+    ) -> Result<u32, StoreError> {
+        let text = serde_json::to_string(policies).map_err(|e| self.corrupt("policies", e))?;
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let version: u32 = tx
+            .query_row(
+                "SELECT coalesce(max(version), 0) + 1 FROM inline_versions WHERE role_arn = ?1",
+                [role_arn],
+                |row| row.get(0),
+            )
+            .map_err(sql)?;
+        tx.execute(
+            "INSERT INTO inline_versions (role_arn, version, taken_at, reason, policies)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                role_arn,
+                version,
+                taken_at.unix_timestamp(),
+                reason.as_str(),
+                text
+            ],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(version)
+    }
+
+    fn inline_versions(&self, role_arn: &str) -> Result<Vec<InlineVersion>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT version, taken_at, reason, policies FROM inline_versions
+                 WHERE role_arn = ?1 ORDER BY version",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([role_arn], |row| {
+                Ok((
+                    row.get::<_, u32>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))?;
+        rows.into_iter()
+            .map(|(version, taken_at, reason, policies)| {
+                Ok(InlineVersion {
+                    role_arn: role_arn.to_owned(),
+                    version,
+                    taken_at: self.time(taken_at)?,
+                    reason: VersionReason::from_name(&reason)
+                        .ok_or_else(|| self.corrupt("version reason", &reason))?,
+                    policies: serde_json::from_str(&policies)
+                        .map_err(|e| self.corrupt(&format!("inline version {version}"), e))?,
+                })
+            })
+            .collect()
     }
 }
 

@@ -1,0 +1,293 @@
+use std::cell::RefCell;
+
+use policies::catalogue::Catalogue;
+use time::macros::datetime;
+
+use super::*;
+use crate::PlanConfig;
+use crate::model::{AccessRecord, AccessSource};
+use crate::store::SqliteStore;
+
+const NOW: OffsetDateTime = datetime!(2024-05-01 0:00 UTC);
+const ARN: &str = "arn:aws:iam::111122223333:role/web";
+
+/// IAM in memory; the `fail_put`-th `PutRolePolicy` (1-based) fails.
+#[derive(Default)]
+struct FakeIam {
+    policies: RefCell<BTreeMap<String, Policy>>,
+    calls: RefCell<Vec<String>>,
+    fail_put: Option<usize>,
+    puts: RefCell<usize>,
+}
+
+impl FakeIam {
+    fn with(policies: &[NamedPolicy]) -> FakeIam {
+        let fake = FakeIam::default();
+        for p in policies {
+            fake.policies
+                .borrow_mut()
+                .insert(p.name.clone(), p.document.clone());
+        }
+        fake
+    }
+
+    fn state(&self) -> BTreeMap<String, Policy> {
+        self.policies.borrow().clone()
+    }
+}
+
+fn failure(operation: &'static str, name: &str) -> IamError {
+    IamError {
+        operation,
+        role: "web".into(),
+        policy: Some(name.into()),
+        message: "throttled".into(),
+    }
+}
+
+impl Iam for FakeIam {
+    async fn inline_policies(&self, _role: &str) -> Result<Vec<NamedPolicy>, IamError> {
+        Ok(self
+            .policies
+            .borrow()
+            .iter()
+            .map(|(name, document)| NamedPolicy {
+                name: name.clone(),
+                document: document.clone(),
+            })
+            .collect())
+    }
+
+    async fn put_policy(&self, _role: &str, name: &str, document: &Policy) -> Result<(), IamError> {
+        *self.puts.borrow_mut() += 1;
+        self.calls.borrow_mut().push(format!("put {name}"));
+        if Some(*self.puts.borrow()) == self.fail_put {
+            return Err(failure("PutRolePolicy", name));
+        }
+        self.policies
+            .borrow_mut()
+            .insert(name.to_owned(), document.clone());
+        Ok(())
+    }
+
+    async fn delete_policy(&self, _role: &str, name: &str) -> Result<(), IamError> {
+        self.calls.borrow_mut().push(format!("delete {name}"));
+        match self.policies.borrow_mut().remove(name) {
+            Some(_) => Ok(()),
+            None => Err(failure("DeleteRolePolicy", name)),
+        }
+    }
+}
+
+fn named(name: &str, text: &str) -> NamedPolicy {
+    NamedPolicy {
+        name: name.into(),
+        document: Policy::parse(text).unwrap(),
+    }
+}
+
+/// Three policies: `a` and `b` get rewritten, `c` (only EC2) is dropped.
+fn originals() -> Vec<NamedPolicy> {
+    vec![
+        named(
+            "a",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","ec2:DescribeInstances"],"Resource":"*"}]}"#,
+        ),
+        named(
+            "b",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:SendMessage","ec2:StartInstances"],"Resource":"*"}]}"#,
+        ),
+        named(
+            "c",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}"#,
+        ),
+    ]
+}
+
+fn store_with_role() -> SqliteStore {
+    let mut store = SqliteStore::in_memory().unwrap();
+    let role = RoleRecord {
+        arn: ARN.into(),
+        name: "web".into(),
+        id: "AROA1".into(),
+        path: "/".into(),
+        create_date: Some(datetime!(2020-01-01 0:00 UTC)),
+        tags: Vec::new(),
+        inline: originals(),
+        attached: Vec::new(),
+    };
+    store
+        .put_roles(&[role], datetime!(2024-01-01 0:00 UTC))
+        .unwrap();
+    let record = |service: &str, last| AccessRecord {
+        role_arn: ARN.into(),
+        service: service.into(),
+        action: None,
+        last_used: last,
+        source: AccessSource::Aardvark,
+    };
+    let used = Some(datetime!(2024-04-25 0:00 UTC));
+    store
+        .put_access(
+            &[
+                record("s3", used),
+                record("sqs", used),
+                record("ec2", Some(datetime!(2023-01-01 0:00 UTC))),
+            ],
+            datetime!(2024-04-30 0:00 UTC),
+        )
+        .unwrap();
+    store
+}
+
+fn as_map(policies: &[NamedPolicy]) -> BTreeMap<String, Policy> {
+    policies
+        .iter()
+        .map(|p| (p.name.clone(), p.document.clone()))
+        .collect()
+}
+
+async fn run_repo(
+    iam: &FakeIam,
+    store: &mut SqliteStore,
+    commit: bool,
+) -> Result<ApplyReport, ApplyError> {
+    let mut planner = Planner::new(Catalogue::builtin(), PlanConfig::default());
+    repo(iam, store, &mut planner, "web", commit, NOW).await
+}
+
+#[tokio::test]
+async fn dry_run_makes_no_call_and_saves_nothing() {
+    let iam = FakeIam::with(&originals());
+    let mut store = store_with_role();
+    let report = run_repo(&iam, &mut store, false).await.unwrap();
+    let shape: Vec<(&str, bool)> = report
+        .calls
+        .iter()
+        .map(|c| (c.name(), matches!(c, Call::Put { .. })))
+        .collect();
+    assert_eq!(shape, [("a", true), ("b", true), ("c", false)]);
+    assert!(!report.committed);
+    assert!(iam.calls.borrow().is_empty());
+    assert!(store.inline_versions(ARN).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn repo_saves_first_then_is_idempotent_and_rolls_back() {
+    let iam = FakeIam::with(&originals());
+    let mut store = store_with_role();
+    let report = run_repo(&iam, &mut store, true).await.unwrap();
+    assert!(report.committed);
+    assert_eq!(report.saved_version, Some(1));
+    let planned = planned_policies(&originals(), report.plan.as_ref().unwrap());
+    assert_eq!(iam.state(), as_map(&planned));
+    assert_eq!(planned.len(), 2);
+    let saved = store.inline_versions(ARN).unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].reason, VersionReason::BeforeRepo);
+    assert_eq!(as_map(&saved[0].policies), as_map(&originals()));
+
+    iam.calls.borrow_mut().clear();
+    let again = run_repo(&iam, &mut store, true).await.unwrap();
+    assert!(again.calls.is_empty());
+    assert!(iam.calls.borrow().is_empty());
+    assert_eq!(store.inline_versions(ARN).unwrap().len(), 1);
+
+    let back = rollback(&iam, &mut store, "web", None, true, NOW)
+        .await
+        .unwrap();
+    assert_eq!(back.target.as_ref().map(|t| t.version), Some(1));
+    assert_eq!(back.saved_version, Some(2));
+    assert_eq!(iam.state(), as_map(&originals()));
+    // The stored role follows IAM.
+    let role = stored_role(&store, "web").unwrap();
+    assert_eq!(as_map(&role.inline), as_map(&originals()));
+    // Rolling back to version 2 gives the repo'd policies again.
+    rollback(&iam, &mut store, "web", Some(2), true, NOW)
+        .await
+        .unwrap();
+    assert_eq!(iam.state(), as_map(&planned));
+}
+
+#[tokio::test]
+async fn a_failure_half_way_restores_what_was_there() {
+    let iam = FakeIam {
+        fail_put: Some(2),
+        ..FakeIam::with(&originals())
+    };
+    let mut store = store_with_role();
+    let err = run_repo(&iam, &mut store, true).await.unwrap_err();
+    let ApplyError::PartlyApplied {
+        failure,
+        applied,
+        total,
+        restore_failures,
+        version,
+        ..
+    } = &err
+    else {
+        panic!("{err}");
+    };
+    assert_eq!(failure.policy.as_deref(), Some("b"));
+    assert_eq!((*applied, *total, *version), (1, 3, 1));
+    assert!(restore_failures.is_empty(), "{restore_failures:?}");
+    // put a, put b (fails), then b and a are put back; c never touched.
+    assert_eq!(*iam.calls.borrow(), ["put a", "put b", "put b", "put a"]);
+    assert_eq!(iam.state(), as_map(&originals()));
+    assert!(
+        err.to_string()
+            .contains("restored the inline policies stored as version 1"),
+        "{err}"
+    );
+    // The documents were saved before the first call.
+    assert_eq!(
+        as_map(&store.inline_versions(ARN).unwrap()[0].policies),
+        as_map(&originals())
+    );
+}
+
+#[test]
+fn calls_compare_documents() {
+    let current = originals();
+    assert!(calls(&current, &current).is_empty());
+    let wanted = vec![
+        current[1].clone(),
+        named(
+            "d",
+            r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+        ),
+    ];
+    let got: Vec<String> = calls(&current, &wanted)
+        .iter()
+        .map(|c| {
+            format!(
+                "{}{}",
+                if matches!(c, Call::Put { .. }) {
+                    "+"
+                } else {
+                    "-"
+                },
+                c.name()
+            )
+        })
+        .collect();
+    assert_eq!(got, ["+d", "-a", "-c"]);
+}
+
+#[test]
+fn rollback_defaults_to_the_version_before_the_last_repo() {
+    let v = |version, reason| InlineVersion {
+        role_arn: ARN.into(),
+        version,
+        taken_at: NOW,
+        reason,
+        policies: Vec::new(),
+    };
+    let versions = [
+        v(1, VersionReason::BeforeRepo),
+        v(2, VersionReason::BeforeRepo),
+        v(3, VersionReason::BeforeRollback),
+    ];
+    assert_eq!(default_target(&versions).map(|v| v.version), Some(2));
+    assert!(default_target(&versions[2..]).is_none());
+}

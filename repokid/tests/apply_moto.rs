@@ -1,0 +1,163 @@
+//! `repo` and `rollback` against IAM served by moto: the real SDK path of
+//! `repokid::aws::AwsIam`.
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use std::collections::BTreeMap;
+
+use policies::Policy;
+use policies::catalogue::Catalogue;
+use repokid::apply::{self, Iam, planned_policies};
+use repokid::aws::AwsIam;
+use repokid::model::{AccessRecord, AccessSource, NamedPolicy, Outcome};
+use repokid::{PlanConfig, Planner, RoleRecord, SqliteStore, Store};
+use time::{Duration, OffsetDateTime};
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// `reads` keeps S3 and drops EC2; `compute` is only EC2 and goes; `queue`
+/// is fully used and stays as it is.
+const POLICIES: [(&str, &str); 3] = [
+    (
+        "reads",
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":["s3:GetObject","s3:ListBucket","ec2:DescribeInstances"],"Resource":"*"}]}"#,
+    ),
+    (
+        "compute",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}"#,
+    ),
+    (
+        "queue",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:123456789012:orders"}]}"#,
+    ),
+];
+
+fn as_map(policies: &[NamedPolicy]) -> BTreeMap<String, Policy> {
+    policies
+        .iter()
+        .map(|p| (p.name.clone(), p.document.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn repo_then_rollback_against_moto() {
+    let Some(config) = testkit::aws_config().await else {
+        return;
+    };
+    let sdk = aws_sdk_iam::Client::new(&config);
+    let iam = AwsIam::new(&config);
+    let name = testkit::unique_name("repo");
+    let created = sdk
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.role().unwrap().arn().to_owned();
+    for (policy, doc) in POLICIES {
+        sdk.put_role_policy()
+            .role_name(&name)
+            .policy_name(policy)
+            .policy_document(doc)
+            .send()
+            .await
+            .unwrap();
+    }
+    let originals: Vec<NamedPolicy> = POLICIES
+        .iter()
+        .map(|(n, d)| NamedPolicy {
+            name: (*n).into(),
+            document: Policy::parse(d).unwrap(),
+        })
+        .collect();
+    // The SDK path reads back what was put.
+    assert_eq!(
+        as_map(&iam.inline_policies(&name).await.unwrap()),
+        as_map(&originals)
+    );
+
+    // The store: the role (created long ago as far as the filters go) and
+    // access data in which EC2 was last used a year ago.
+    let now = OffsetDateTime::now_utc();
+    let mut store = SqliteStore::in_memory().unwrap();
+    let record = RoleRecord {
+        arn: arn.clone(),
+        name: name.clone(),
+        id: created.role().unwrap().role_id().to_owned(),
+        path: "/".into(),
+        create_date: Some(now - Duration::days(400)),
+        tags: Vec::new(),
+        inline: originals.clone(),
+        attached: Vec::new(),
+    };
+    store
+        .put_roles(&[record], now - Duration::days(200))
+        .unwrap();
+    let access = |service: &str, days_ago: i64| AccessRecord {
+        role_arn: arn.clone(),
+        service: service.into(),
+        action: None,
+        last_used: Some(now - Duration::days(days_ago)),
+        source: AccessSource::Aardvark,
+    };
+    store
+        .put_access(
+            &[access("s3", 2), access("sqs", 1), access("ec2", 365)],
+            now - Duration::days(1),
+        )
+        .unwrap();
+
+    let mut planner = Planner::new(Catalogue::builtin(), PlanConfig::default());
+    // A dry run changes nothing in IAM.
+    let dry = apply::repo(&iam, &mut store, &mut planner, &name, false, now)
+        .await
+        .unwrap();
+    assert_eq!(dry.calls.len(), 2);
+    assert_eq!(
+        as_map(&iam.inline_policies(&name).await.unwrap()),
+        as_map(&originals)
+    );
+
+    let report = apply::repo(&iam, &mut store, &mut planner, &name, true, now)
+        .await
+        .unwrap();
+    let plan = report.plan.as_ref().unwrap();
+    assert_eq!(plan.outcome, Outcome::Repo);
+    assert!(report.committed);
+    let planned = planned_policies(&originals, plan);
+    let after = iam.inline_policies(&name).await.unwrap();
+    assert_eq!(as_map(&after), as_map(&planned));
+    let names: Vec<&str> = after.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(!names.contains(&"compute"));
+    let reads = &as_map(&after)["reads"];
+    assert_eq!(
+        reads.statements.iter().next().unwrap().action_patterns(),
+        ["s3:GetObject", "s3:ListBucket"]
+    );
+
+    // Again: nothing to do, no call.
+    let again = apply::repo(&iam, &mut store, &mut planner, &name, true, now)
+        .await
+        .unwrap();
+    assert!(again.calls.is_empty(), "{:?}", again.calls);
+    assert!(!again.committed);
+    assert_eq!(
+        as_map(&iam.inline_policies(&name).await.unwrap()),
+        as_map(&planned)
+    );
+
+    // Roll back to the version saved by the repo: the originals come back.
+    let back = apply::rollback(&iam, &mut store, &name, None, true, now)
+        .await
+        .unwrap();
+    assert!(back.committed);
+    assert_eq!(back.target.as_ref().unwrap().version, 1);
+    assert_eq!(
+        as_map(&iam.inline_policies(&name).await.unwrap()),
+        as_map(&originals)
+    );
+    let versions = store.inline_versions(&arn).unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(as_map(&versions[1].policies), as_map(&planned));
+}
