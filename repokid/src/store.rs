@@ -154,6 +154,20 @@ impl SqliteStore {
     fn time(&self, secs: i64) -> Result<OffsetDateTime, StoreError> {
         OffsetDateTime::from_unix_timestamp(secs).map_err(|e| self.corrupt("time", e))
     }
+
+    /// Runs a query and collects its rows, errors naming the store.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.sql(e))?;
+        stmt.query_map(params, row)
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))
+    }
 }
 
 impl Store for SqliteStore {
@@ -221,15 +235,9 @@ impl Store for SqliteStore {
     }
 
     fn roles(&self) -> Result<Vec<RoleRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT record FROM roles ORDER BY name")
-            .map_err(|e| self.sql(e))?;
-        let texts = stmt
-            .query_map([], |row| row.get::<_, String>(0))
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sql(e))?;
+        let texts = self.rows("SELECT record FROM roles ORDER BY name", [], |row| {
+            row.get::<_, String>(0)
+        })?;
         texts
             .iter()
             .map(|t| serde_json::from_str(t).map_err(|e| self.corrupt("role", e)))
@@ -237,25 +245,19 @@ impl Store for SqliteStore {
     }
 
     fn policy_history(&self, role_arn: &str) -> Result<Vec<PolicyVersionRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT policy, version, document, seen_at FROM policy_versions
+        let rows = self.rows(
+            "SELECT policy, version, document, seen_at FROM policy_versions
                  WHERE role_arn = ?1 ORDER BY seen_at, policy, version",
-            )
-            .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map([role_arn], |row| {
+            [role_arn],
+            |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, u32>(1)?,
                     row.get::<_, String>(2)?,
                     row.get::<_, i64>(3)?,
                 ))
-            })
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sql(e))?;
+            },
+        )?;
         rows.into_iter()
             .map(|(policy, version, document, seen_at)| {
                 Ok(PolicyVersionRecord {
@@ -319,22 +321,18 @@ impl Store for SqliteStore {
 
     fn access(&self) -> Result<AccessHistory, StoreError> {
         let mut history = AccessHistory::default();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT role_arn, service, action, last_used FROM access")
-            .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map([], |row| {
+        let rows = self.rows(
+            "SELECT role_arn, service, action, last_used FROM access",
+            [],
+            |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
                     row.get::<_, String>(2)?,
                     row.get::<_, Option<i64>>(3)?,
                 ))
-            })
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sql(e))?;
+            },
+        )?;
         for (arn, service, action, last) in rows {
             let last = last.map(|s| self.time(s)).transpose()?;
             let role: &mut RoleAccess = history.roles.entry(arn).or_default();
@@ -344,17 +342,11 @@ impl Store for SqliteStore {
                 role.actions.insert((service, action), last);
             }
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT role_arn, collected_at FROM access_collected")
-            .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-            })
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sql(e))?;
+        let rows = self.rows(
+            "SELECT role_arn, collected_at FROM access_collected",
+            [],
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+        )?;
         for (arn, at) in rows {
             let at = self.time(at)?;
             history.roles.entry(arn).or_default().collected(at);
@@ -427,25 +419,19 @@ impl Store for SqliteStore {
     }
 
     fn inline_versions(&self, role_arn: &str) -> Result<Vec<InlineVersion>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT version, taken_at, reason, policies FROM inline_versions
+        let rows = self.rows(
+            "SELECT version, taken_at, reason, policies FROM inline_versions
                  WHERE role_arn = ?1 ORDER BY version",
-            )
-            .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map([role_arn], |row| {
+            [role_arn],
+            |row| {
                 Ok((
                     row.get::<_, u32>(0)?,
                     row.get::<_, i64>(1)?,
                     row.get::<_, String>(2)?,
                     row.get::<_, String>(3)?,
                 ))
-            })
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sql(e))?;
+            },
+        )?;
         rows.into_iter()
             .map(|(version, taken_at, reason, policies)| {
                 Ok(InlineVersion {
