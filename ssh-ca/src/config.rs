@@ -73,22 +73,13 @@ impl Config {
         text: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let table: toml::Table =
-            toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
-        let mut root = toml::Value::Table(table);
-        for (name, value) in env {
-            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            let path: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
-            set(&mut root, &path, parse_value(&value)).map_err(|reason| ConfigError::Invalid {
-                key: name.clone(),
+        let config: Self = tomlenv::load(text, ENV_PREFIX, env).map_err(|e| match e {
+            tomlenv::Error::Variable { variable, reason } => ConfigError::Invalid {
+                key: variable,
                 reason,
-            })?;
-        }
-        let config: Self = root
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Toml(e.to_string()))?;
+            },
+            tomlenv::Error::Toml(message) => ConfigError::Toml(message),
+        })?;
         config.check()?;
         Ok(config)
     }
@@ -112,38 +103,6 @@ impl Config {
         Validator::new(self.validation.clone())?;
         self.policy.check()
     }
-}
-
-/// An override's value: TOML if it parses as a TOML value (`300`, `true`,
-/// `["a", "b"]`), else the text as a string.
-fn parse_value(text: &str) -> toml::Value {
-    format!("v = {text}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(text.to_owned()))
-}
-
-fn set(node: &mut toml::Value, path: &[String], value: toml::Value) -> Result<(), String> {
-    let Some((first, rest)) = path.split_first() else {
-        *node = value;
-        return Ok(());
-    };
-    let child = match node {
-        toml::Value::Table(table) => table
-            .entry(first.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new())),
-        toml::Value::Array(items) => {
-            let i: usize = first
-                .parse()
-                .map_err(|_| format!("`{first}` is not an array index"))?;
-            items
-                .get_mut(i)
-                .ok_or_else(|| format!("there is no entry at index {i}"))?
-        }
-        _ => return Err(format!("the key before `{first}` is not a table")),
-    };
-    set(child, rest, value)
 }
 
 #[cfg(test)]
