@@ -218,16 +218,7 @@ impl AccessProvider for CloudTrailDir {
                 source,
             };
             let raw = std::fs::read(&path).map_err(io)?;
-            let text = if path.extension().is_some_and(|e| e == "gz") {
-                let mut text = Vec::new();
-                flate2::read::MultiGzDecoder::new(raw.as_slice())
-                    .read_to_end(&mut text)
-                    .map_err(io)?;
-                text
-            } else {
-                raw
-            };
-            out.extend(cloudtrail_records(&path.display().to_string(), &text)?);
+            out.extend(cloudtrail_file(&path.display().to_string(), &raw)?);
         }
         Ok(out)
     }
@@ -250,6 +241,23 @@ fn collect_files(dir: &Path, into: &mut Vec<PathBuf>) -> Result<(), AccessError>
         }
     }
     Ok(())
+}
+
+/// The records of one CloudTrail log file as stored: gzipped (recognised
+/// by its magic bytes, as CloudTrail writes them) or plain JSON.
+pub fn cloudtrail_file(name: &str, raw: &[u8]) -> Result<Vec<AccessRecord>, AccessError> {
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut text = Vec::new();
+        flate2::read::MultiGzDecoder::new(raw)
+            .read_to_end(&mut text)
+            .map_err(|e| AccessError::Format {
+                what: name.to_owned(),
+                format: "gzip file",
+                detail: e.to_string(),
+            })?;
+        return cloudtrail_records(name, &text);
+    }
+    cloudtrail_records(name, raw)
 }
 
 /// The records of one CloudTrail log file (`{"Records": [...]}`, already

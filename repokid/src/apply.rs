@@ -18,13 +18,19 @@
 //!    the policies that were not there) and report both
 //!    ([`ApplyError::PartlyApplied`]); on success, save the role with its
 //!    new inline policies, so later plans see them.
+//!
+//! A committing run holds the role's lease in the store ([`LEASE`], see
+//! [`Store::try_lock`]) from reading the live policies to the last call, so
+//! two runs on one role cannot interleave; the second fails with
+//! [`ApplyError::Locked`].
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use policies::Policy;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
-use crate::err::{ApplyError, IamError};
+use crate::err::{ApplyError, IamError, StoreError};
 use crate::model::{InlineVersion, NamedPolicy, Outcome, RolePlan, RoleRecord, VersionReason};
 use crate::plan::{Planner, RoleInput};
 use crate::store::Store;
@@ -158,7 +164,75 @@ pub async fn repo<I: Iam>(
     commit: bool,
     now: OffsetDateTime,
 ) -> Result<ApplyReport, ApplyError> {
-    let mut role = stored_role(store, role_name)?;
+    let role = stored_role(store, role_name)?;
+    let lease = Lease::take(store, &role, commit, now)?;
+    let result = repo_leased(iam, store, planner, role, commit, now).await;
+    lease.give_back(store, result)
+}
+
+/// How long a `repo`/`rollback` may hold a role before another run may
+/// take it over (a crashed run's lease expires).
+pub const LEASE: Duration = Duration::minutes(15);
+
+/// A role's lease in the store, held while a committing run changes it.
+struct Lease {
+    /// (role ARN, owner), or nothing for a dry run.
+    held: Option<(String, String)>,
+}
+
+impl Lease {
+    /// Takes the role's lease for a committing run (a dry run takes none).
+    fn take(
+        store: &mut dyn Store,
+        role: &RoleRecord,
+        commit: bool,
+        now: OffsetDateTime,
+    ) -> Result<Lease, ApplyError> {
+        if !commit {
+            return Ok(Lease { held: None });
+        }
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let owner = format!(
+            "{}-{}-{}",
+            std::process::id(),
+            now.unix_timestamp_nanos(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        if !store.try_lock(&role.arn, &owner, now, now + LEASE)? {
+            return Err(ApplyError::Locked(role.name.clone()));
+        }
+        Ok(Lease {
+            held: Some((role.arn.clone(), owner)),
+        })
+    }
+
+    /// Gives the lease back, then answers `result` (or the store's error
+    /// if giving back failed after a success).
+    fn give_back<T>(
+        self,
+        store: &mut dyn Store,
+        result: Result<T, ApplyError>,
+    ) -> Result<T, ApplyError> {
+        if let Some((arn, owner)) = &self.held {
+            let freed = store.unlock(arn, owner);
+            if result.is_ok() {
+                freed?;
+            }
+        }
+        result
+    }
+}
+
+async fn repo_leased<I: Iam>(
+    iam: &I,
+    store: &mut dyn Store,
+    planner: &mut Planner<'_>,
+    mut role: RoleRecord,
+    commit: bool,
+    now: OffsetDateTime,
+) -> Result<ApplyReport, ApplyError> {
+    let role_name = role.name.clone();
+    let role_name = role_name.as_str();
     let current = iam.inline_policies(role_name).await?;
     role.inline.clone_from(&current);
     let history = store.policy_history(&role.arn)?;
@@ -197,6 +271,62 @@ pub async fn repo<I: Iam>(
     Ok(report)
 }
 
+/// One role's result in a run over many roles.
+#[derive(Debug)]
+pub struct RoleResult {
+    /// The role name.
+    pub role_name: String,
+    /// What was done, or why not.
+    pub result: Result<ApplyReport, ApplyError>,
+}
+
+/// The roles of the store whose plan (from the stored inventory and
+/// access data, at `now`) removes something, by name.
+pub fn repoable(
+    store: &dyn Store,
+    planner: &mut Planner<'_>,
+    now: OffsetDateTime,
+) -> Result<Vec<String>, StoreError> {
+    let access = store.access()?;
+    let mut out = Vec::new();
+    for role in store.roles()? {
+        let history = store.policy_history(&role.arn)?;
+        let plan = planner.plan_role(
+            RoleInput {
+                role: &role,
+                access: access.role(&role.arn),
+                history: &history,
+            },
+            now,
+        );
+        if plan.outcome == Outcome::Repo {
+            out.push(role.name);
+        }
+    }
+    Ok(out)
+}
+
+/// [`repo`] for each of `names` in turn; one role failing does not stop
+/// the others.
+pub async fn repo_many<I: Iam>(
+    iam: &I,
+    store: &mut dyn Store,
+    planner: &mut Planner<'_>,
+    names: &[String],
+    commit: bool,
+    now: OffsetDateTime,
+) -> Vec<RoleResult> {
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let result = repo(iam, store, planner, name, commit, now).await;
+        out.push(RoleResult {
+            role_name: name.clone(),
+            result,
+        });
+    }
+    out
+}
+
 /// The version `rollback` restores when none is named: the one saved by
 /// the last `repo`.
 pub fn default_target(versions: &[InlineVersion]) -> Option<&InlineVersion> {
@@ -217,7 +347,22 @@ pub async fn rollback<I: Iam>(
     commit: bool,
     now: OffsetDateTime,
 ) -> Result<ApplyReport, ApplyError> {
-    let mut role = stored_role(store, role_name)?;
+    let role = stored_role(store, role_name)?;
+    let lease = Lease::take(store, &role, commit, now)?;
+    let result = rollback_leased(iam, store, role, version, commit, now).await;
+    lease.give_back(store, result)
+}
+
+async fn rollback_leased<I: Iam>(
+    iam: &I,
+    store: &mut dyn Store,
+    mut role: RoleRecord,
+    version: Option<u32>,
+    commit: bool,
+    now: OffsetDateTime,
+) -> Result<ApplyReport, ApplyError> {
+    let role_name = role.name.clone();
+    let role_name = role_name.as_str();
     let versions = store.inline_versions(&role.arn)?;
     let target = match version {
         Some(n) => versions.iter().find(|v| v.version == n),
@@ -251,6 +396,63 @@ pub async fn rollback<I: Iam>(
             &role,
             &current,
             VersionReason::BeforeRollback,
+            now,
+        )
+        .await?;
+    }
+    Ok(report)
+}
+
+/// `repokid remove`: takes the actions of `permission` (an action or a
+/// pattern such as `s3:Put*`) out of role `role_name`'s live inline
+/// policies (Allow statements only; `NOREPO` statements untouched) and,
+/// with `commit`, applies the change the same way `repo` does.
+pub async fn remove<I: Iam>(
+    iam: &I,
+    store: &mut dyn Store,
+    planner: &mut Planner<'_>,
+    role_name: &str,
+    permission: &str,
+    commit: bool,
+    now: OffsetDateTime,
+) -> Result<ApplyReport, ApplyError> {
+    let role = stored_role(store, role_name)?;
+    let lease = Lease::take(store, &role, commit, now)?;
+    let result = remove_leased(iam, store, planner, role, permission, commit, now).await;
+    lease.give_back(store, result)
+}
+
+async fn remove_leased<I: Iam>(
+    iam: &I,
+    store: &mut dyn Store,
+    planner: &mut Planner<'_>,
+    mut role: RoleRecord,
+    permission: &str,
+    commit: bool,
+    now: OffsetDateTime,
+) -> Result<ApplyReport, ApplyError> {
+    let current = iam.inline_policies(&role.name).await?;
+    let wanted = planner
+        .without(&current, permission)
+        .ok_or_else(|| ApplyError::UnknownPermission(permission.to_owned()))?;
+    let mut report = ApplyReport {
+        role_name: role.name.clone(),
+        role_arn: role.arn.clone(),
+        calls: calls(&current, &wanted),
+        committed: false,
+        saved_version: None,
+        plan: None,
+        target: None,
+    };
+    if commit && !report.calls.is_empty() {
+        role.inline = wanted;
+        commit_calls(
+            iam,
+            store,
+            &mut report,
+            &role,
+            &current,
+            VersionReason::BeforeRemove,
             now,
         )
         .await?;

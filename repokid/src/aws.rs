@@ -1,11 +1,27 @@
-//! The only AWS SDK caller of the crate: IAM inline role policies, as
-//! [`Iam`] for [`crate::apply`].
+//! The only AWS SDK caller of the crate.
+//!
+//! - [`AwsIam`]: IAM inline role policies, as [`Iam`] for [`crate::apply`];
+//! - [`inventory`]: roles from `GetAccountAuthorizationDetails`, fully
+//!   paginated;
+//! - [`accounts`]: many accounts through STS `AssumeRole`, concurrently
+//!   with a bound, each account's failure reported apart;
+//! - [`advisor`]: Access Advisor jobs (generate, poll, paginate);
+//! - [`cloudtrail`]: CloudTrail log files from an S3 prefix;
+//! - [`collect`]: a whole update: every account, Access Advisor, CloudTrail;
+//! - [`notify`]: SNS notifications.
 
 use aws_config::SdkConfig;
 use policies::Policy;
 
 use crate::apply::Iam;
-use crate::err::IamError;
+
+pub mod accounts;
+pub mod advisor;
+pub mod cloudtrail;
+pub mod collect;
+pub mod inventory;
+pub mod notify;
+use crate::err::{IamError, error_chain};
 use crate::model::NamedPolicy;
 
 /// IAM through the AWS SDK.
@@ -23,6 +39,21 @@ impl AwsIam {
     }
 }
 
+/// An S3 client; path-style addressing when an endpoint is configured
+/// (local stand-ins such as moto or MinIO do not serve bucket host names).
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(config);
+    if config.endpoint_url().is_some() {
+        builder = builder.force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+/// An SDK time as a `time` value (`None` when absent or out of range).
+fn time_of(t: Option<&aws_sdk_iam::primitives::DateTime>) -> Option<time::OffsetDateTime> {
+    t.and_then(|t| time::OffsetDateTime::from_unix_timestamp_nanos(t.as_nanos()).ok())
+}
+
 /// An [`IamError`] carrying `e` and its chain of causes.
 fn call_error(
     operation: &'static str,
@@ -30,18 +61,11 @@ fn call_error(
     policy: Option<&str>,
     e: &dyn std::error::Error,
 ) -> IamError {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
     IamError {
         operation,
         role: role.to_owned(),
         policy: policy.map(str::to_owned),
-        message,
+        message: error_chain(e),
     }
 }
 

@@ -74,6 +74,23 @@ pub enum ApplyError {
     /// The role is not in the store.
     #[error("no role named `{0}` in the store; run `repokid update --from DIR` first")]
     UnknownRole(String),
+    /// The permission to remove names no known action.
+    #[error("`{0}` matches no known action; write it as `service:Action`, e.g. s3:PutObject")]
+    UnknownPermission(String),
+    /// The notice before a scheduled repo could not be sent; the role was
+    /// left as it was.
+    #[error("role `{role}` not repoed: the notice before it failed: {source}")]
+    Notify {
+        /// The role name.
+        role: String,
+        /// The cause.
+        source: AwsError,
+    },
+    /// Another run holds the role's lease.
+    #[error(
+        "role `{0}` is being changed by another repokid run; wait for it to finish (a crashed run's lease expires after 15 minutes)"
+    )]
+    Locked(String),
     /// No stored version to roll back to.
     #[error(
         "role `{role}` has no stored inline-policy version {}; pass one listed by `repokid rollback --role {role}` as `--version N` (versions are saved by `repo --commit` and `rollback --commit`)",
@@ -125,4 +142,112 @@ fn restore_summary(role: &str, version: u32, failures: &[IamError]) -> String {
     format!(
         "restoring failed too ({list}); run `repokid rollback --role {role} --version {version} --commit`"
     )
+}
+
+/// An AWS call of inventory, access collection or notification that failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AwsError {
+    /// An API call failed.
+    #[error(
+        "`{operation}` on `{target}`: {message}; check the credentials, the region and their permissions"
+    )]
+    Call {
+        /// The API operation (`GetAccountAuthorizationDetails`).
+        operation: &'static str,
+        /// What it was about (an account, role ARN, bucket or topic).
+        target: String,
+        /// What went wrong, with its causes.
+        message: String,
+    },
+    /// Assuming the per-account role failed.
+    #[error(
+        "account `{account}`: cannot assume `{role_arn}`: {message}; check that the role exists in the account and trusts the caller"
+    )]
+    AssumeRole {
+        /// The account ID.
+        account: String,
+        /// The role ARN.
+        role_arn: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// An answer could not be used.
+    #[error("`{operation}` on `{target}` answered something unusable: {detail}; {fix}")]
+    Answer {
+        /// The API operation.
+        operation: &'static str,
+        /// What it was about.
+        target: String,
+        /// What was wrong.
+        detail: String,
+        /// How to fix it.
+        fix: &'static str,
+    },
+    /// An Access Advisor job failed.
+    #[error(
+        "Access Advisor job `{job_id}` for `{role_arn}` failed: {code}: {message}; run `repokid update` again later"
+    )]
+    JobFailed {
+        /// The role ARN.
+        role_arn: String,
+        /// The job ID.
+        job_id: String,
+        /// AWS's error code.
+        code: String,
+        /// AWS's error message.
+        message: String,
+    },
+    /// An Access Advisor job did not complete in time.
+    #[error(
+        "Access Advisor job `{job_id}` for `{role_arn}` still in progress after {seconds} s; raise the timeout or run `repokid update` again"
+    )]
+    JobTimeout {
+        /// The role ARN.
+        role_arn: String,
+        /// The job ID.
+        job_id: String,
+        /// The timeout, in seconds.
+        seconds: u64,
+    },
+}
+
+impl AwsError {
+    /// An [`AwsError::Call`] carrying `e` and its chain of causes.
+    pub fn call(operation: &'static str, target: &str, e: &dyn std::error::Error) -> AwsError {
+        AwsError::Call {
+            operation,
+            target: target.to_owned(),
+            message: error_chain(e),
+        }
+    }
+}
+
+/// `e` and its causes, joined by colons.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+/// A configuration that does not load.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A key has an invalid value.
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid {
+        /// The dotted key (or the environment variable that set it).
+        key: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// The TOML does not parse or has the wrong shape.
+    #[error("configuration: {0}; compare with repokid.example.toml")]
+    Toml(String),
 }

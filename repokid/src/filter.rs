@@ -8,6 +8,7 @@
 //! access history cannot see ([`INVISIBLE_ACTIONS`]), and actions added too
 //! recently for the data to judge ([`recently_added`]).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use policies::catalogue::{ActionSet, Catalogue};
@@ -56,6 +57,8 @@ pub struct FilterConfig {
     pub min_age_days: i64,
     /// Role names or ARNs never touched.
     pub blocklist: Vec<String>,
+    /// Per account ID, role names or ARNs never touched in that account.
+    pub account_blocklist: BTreeMap<String, Vec<String>>,
     /// When not empty, only roles whose name or ARN matches one of these
     /// globs (`*`, `?`) are considered.
     pub allowlist: Vec<String>,
@@ -74,6 +77,7 @@ impl Default for FilterConfig {
         FilterConfig {
             min_age_days: 90,
             blocklist: Vec::new(),
+            account_blocklist: BTreeMap::new(),
             allowlist: Vec::new(),
             opt_out_tag: "repokid-opt-out".to_owned(),
             max_data_age_days: 7,
@@ -176,9 +180,11 @@ pub fn role_skips(
         Some(_) => {}
         None => out.push(SkipReason::UnknownAge),
     }
+    let account = role.arn.split(':').nth(4).unwrap_or("");
     if config
         .blocklist
         .iter()
+        .chain(config.account_blocklist.get(account).into_iter().flatten())
         .any(|b| b == &role.name || b == &role.arn)
     {
         out.push(SkipReason::Blocklisted);

@@ -1,9 +1,12 @@
 //! `repokid`: right-size IAM roles from access history.
 //!
-//! Reads an account export and access data (`update`), plans the removal of
-//! unused permissions (`plan`), applies a plan to IAM (`repo`) and undoes it
-//! (`rollback`), finds roles granting a permission (`find`) and summarizes
-//! the store (`stats`). Exit codes: 0 ok, 2 usage, input or AWS error.
+//! Reads roles and access data (`update`), plans the removal of unused
+//! permissions (`plan`), applies plans to IAM (`repo`), undoes them
+//! (`rollback`), removes one permission from listed roles (`remove`),
+//! schedules repos (`schedule`, `unschedule`, `scheduled`), finds roles
+//! granting a permission (`find`) and summarizes the store (`stats`).
+//! Exit codes: 0 ok, 1 some account or role failed (the others were done),
+//! 2 usage, input or AWS error.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,11 +19,15 @@ use policies::catalogue::Catalogue;
 use policies::expand::{expand, statement_actions};
 use policies::model::Effect;
 use repokid::access::{AardvarkExport, AccessProvider, CloudTrailDir};
+use repokid::apply::RoleResult;
 use repokid::apply::{self, ApplyReport, Call};
 use repokid::aws::AwsIam;
-use repokid::filter::FilterConfig;
+use repokid::aws::cloudtrail::S3Location;
+use repokid::aws::collect;
+use repokid::aws::notify::SnsNotifier;
+use repokid::config::Config;
 use repokid::model::{Outcome, RolePlan};
-use repokid::{PlanConfig, Planner, RoleInput, RoleRecord, SqliteStore, Store};
+use repokid::{PlanConfig, Planner, RoleInput, RoleRecord, SqliteStore, Store, schedule, stats};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -31,9 +38,15 @@ use time::format_description::well_known::Rfc3339;
     about = "Right-size IAM roles from access history"
 )]
 struct Cli {
-    /// The SQLite database holding roles, policy versions, access data and plans.
-    #[arg(long, global = true, env = "REPOKID_DB", default_value = "repokid.db")]
-    db: PathBuf,
+    /// The configuration file (default: `repokid.toml` if it exists; see
+    /// repokid.example.toml). Every key can also be set by an environment
+    /// variable `REPOKID__<TABLE>__<KEY>`; flags win over both.
+    #[arg(long, global = true, env = "REPOKID_CONFIG")]
+    config: Option<PathBuf>,
+    /// The SQLite database holding roles, policy versions, access data and
+    /// plans (default: `store.sqlite` of the configuration, `repokid.db`).
+    #[arg(long, global = true, env = "REPOKID_DB")]
+    db: Option<PathBuf>,
     /// The time to plan at (RFC 3339), instead of the clock; for reproducible runs.
     #[arg(long, global = true, env = "REPOKID_NOW")]
     now: Option<String>,
@@ -43,13 +56,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Read an account export and access data from a directory into the store.
-    Update {
-        /// A directory with `authorization-details.json`, and optionally
-        /// `access/*.json` (Aardvark exports) and `cloudtrail/` (log files).
-        #[arg(long)]
-        from: PathBuf,
-    },
+    /// Read roles and access data into the store.
+    ///
+    /// With `--from DIR`, from export files. Otherwise from the AWS APIs:
+    /// the roles of each account (`--account` or `accounts.ids`; none: the
+    /// caller's own account, through the role `accounts.assume_role` in
+    /// each), Access Advisor for each role, and CloudTrail logs from
+    /// `--cloudtrail s3://bucket/prefix`. An account or role that fails is
+    /// reported, the rest is stored, and the exit code is 1. Each update
+    /// appends per-account totals to the stats series.
+    Update(UpdateArgs),
     /// Show what removing unused permissions would change (nothing is applied).
     Plan(PlanArgs),
     /// List the roles granting a permission (also through wildcards and NotAction).
@@ -61,20 +77,14 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Remove a role's unused permissions in IAM (a dry run unless `--commit`).
+    /// Remove roles' unused permissions in IAM (a dry run unless `--commit`).
     ///
-    /// Plans against the role's live inline policies; with `--commit`, saves
-    /// them as a new version in the store first, then puts each rewritten
-    /// policy and deletes each dropped one; a failed call puts back what was
-    /// changed. Uses the default plan settings (see `plan --help`).
-    Repo {
-        /// The role name.
-        #[arg(long)]
-        role: String,
-        /// Make the changes (without it, only print them).
-        #[arg(long)]
-        commit: bool,
-    },
+    /// Plans against each role's live inline policies; with `--commit`,
+    /// saves them as a new version in the store first, then puts each
+    /// rewritten policy and deletes each dropped one; a failed call puts
+    /// back what was changed. With `--all` or `--scheduled`, a failing role
+    /// does not stop the others but makes the exit code 1.
+    Repo(RepoArgs),
     /// Put back a stored version of a role's inline policies (a dry run unless `--commit`).
     ///
     /// Without `--version`, restores the version saved by the last `repo`.
@@ -90,12 +100,131 @@ enum Command {
         #[arg(long)]
         commit: bool,
     },
-    /// Summarize the store and what plans would remove.
-    Stats {
+    /// Remove one permission from the inline policies of listed roles (a dry run unless `--commit`).
+    ///
+    /// Applied like `repo`: live policies read, saved as a version before
+    /// any change, restored if a call fails. `NOREPO` statements are left alone.
+    Remove {
+        /// An action or pattern (`s3:PutObject`, `s3:Put*`).
+        #[arg(long)]
+        permission: String,
+        /// A file with one role name a line (`#` comments and blank lines ignored).
+        #[arg(long)]
+        roles: PathBuf,
+        /// Make the changes (without it, only print them).
+        #[arg(long)]
+        commit: bool,
+    },
+    /// Schedule roles to be repoed after some days (notifies the SNS topic if configured).
+    Schedule {
+        /// The role name.
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        role: Option<String>,
+        /// Every role whose plan removes something.
+        #[arg(long)]
+        all: bool,
+        /// Days until the repo (default: `schedule.days`, 7).
+        #[arg(long)]
+        days: Option<i64>,
+        #[command(flatten)]
+        filters: FilterFlags,
+    },
+    /// Take a role off the schedule.
+    Unschedule {
+        /// The role name.
+        #[arg(long)]
+        role: String,
+    },
+    /// List the scheduled roles.
+    Scheduled {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Summarize the store and what plans would remove, with the per-account series.
+    Stats {
+        /// Output format (`csv`: the per-account series only).
+        #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
+        format: StatsFormat,
+    },
+}
+
+#[derive(Args)]
+struct UpdateArgs {
+    /// A directory with `authorization-details.json`, and optionally
+    /// `access/*.json` (Aardvark exports) and `cloudtrail/` (log files),
+    /// instead of the AWS APIs.
+    #[arg(long, conflicts_with_all = ["accounts", "cloudtrail"])]
+    from: Option<PathBuf>,
+    /// An account ID to inventory (repeatable; default: `accounts.ids`).
+    #[arg(long = "account")]
+    accounts: Vec<String>,
+    /// The role assumed in each account (default: `accounts.assume_role`).
+    #[arg(long)]
+    assume_role: Option<String>,
+    /// At most this many accounts at once (default: `accounts.concurrency`).
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Do not run Access Advisor jobs.
+    #[arg(long)]
+    no_access_advisor: bool,
+    /// Only service-level Access Advisor data.
+    #[arg(long)]
+    service_level: bool,
+    /// Seconds an Access Advisor job may take (default: `access.advisor_timeout_seconds`).
+    #[arg(long)]
+    advisor_timeout: Option<u64>,
+    /// CloudTrail log files to read, as `s3://bucket/prefix` (default: `access.cloudtrail`).
+    #[arg(long)]
+    cloudtrail: Option<String>,
+}
+
+/// Plan settings; each overrides the configuration's `[filter]`.
+#[derive(Args)]
+struct FilterFlags {
+    /// A service or action unused for this many days is removed (default 90).
+    #[arg(long)]
+    unused_days: Option<i64>,
+    /// Roles younger than this many days are skipped (default 90).
+    #[arg(long)]
+    min_age_days: Option<i64>,
+    /// Access data older than this many days is refused (default 7).
+    #[arg(long)]
+    max_data_age_days: Option<i64>,
+    /// Permissions added within this many days are kept (default 90).
+    #[arg(long)]
+    recent_days: Option<i64>,
+    /// A role name or ARN never to touch (repeatable; added to `filter.blocklist`).
+    #[arg(long)]
+    exclude: Vec<String>,
+    /// Only roles whose name or ARN matches this glob (repeatable; replaces `filter.allowlist`).
+    #[arg(long)]
+    only: Vec<String>,
+}
+
+impl FilterFlags {
+    /// The configuration's plan settings with these flags applied.
+    fn apply(&self, config: &Config) -> PlanConfig {
+        let mut plan = config.plan_config();
+        let f = &mut plan.filter;
+        if let Some(v) = self.unused_days {
+            plan.unused_after_days = v;
+        }
+        if let Some(v) = self.min_age_days {
+            f.min_age_days = v;
+        }
+        if let Some(v) = self.max_data_age_days {
+            f.max_data_age_days = v;
+        }
+        if let Some(v) = self.recent_days {
+            f.recent_days = v;
+        }
+        f.blocklist.extend(self.exclude.iter().cloned());
+        if !self.only.is_empty() {
+            f.allowlist.clone_from(&self.only);
+        }
+        plan
+    }
 }
 
 #[derive(Args)]
@@ -112,24 +241,27 @@ struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// A service or action unused for this many days is removed.
-    #[arg(long, default_value_t = 90)]
-    unused_days: i64,
-    /// Roles younger than this many days are skipped.
-    #[arg(long, default_value_t = 90)]
-    min_age_days: i64,
-    /// Access data older than this many days is refused.
-    #[arg(long, default_value_t = 7)]
-    max_data_age_days: i64,
-    /// Permissions added within this many days are kept.
-    #[arg(long, default_value_t = 90)]
-    recent_days: i64,
-    /// A role name or ARN never to touch (repeatable).
+    #[command(flatten)]
+    filters: FilterFlags,
+}
+
+#[derive(Args)]
+#[group(id = "which", required = true, multiple = false)]
+struct RepoArgs {
+    /// The role name.
+    #[arg(long, group = "which")]
+    role: Option<String>,
+    /// Every role whose plan removes something.
+    #[arg(long, group = "which")]
+    all: bool,
+    /// The scheduled roles that are due (a notice to the SNS topic first, if configured).
+    #[arg(long, group = "which")]
+    scheduled: bool,
+    /// Make the changes (without it, only print them).
     #[arg(long)]
-    exclude: Vec<String>,
-    /// Only roles whose name or ARN matches this glob (repeatable).
-    #[arg(long)]
-    only: Vec<String>,
+    commit: bool,
+    #[command(flatten)]
+    filters: FilterFlags,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -138,10 +270,17 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StatsFormat {
+    Table,
+    Json,
+    Csv,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("repokid: {e:#}");
             ExitCode::from(2)
@@ -149,23 +288,81 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// The configuration: `--config`, else `./repokid.toml` if present, else
+/// the defaults; environment overrides applied either way.
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    let default = Path::new("repokid.toml");
+    let (text, name) = match path {
+        Some(p) => (
+            std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read `{}`; check --config", p.display()))?,
+            p.display().to_string(),
+        ),
+        None if default.is_file() => (
+            std::fs::read_to_string(default).context("cannot read `repokid.toml`")?,
+            "repokid.toml".to_owned(),
+        ),
+        None => (String::new(), "the environment".to_owned()),
+    };
+    Config::load(&text, std::env::vars()).with_context(|| format!("`{name}`"))
+}
+
+/// The role names of a `--roles` file.
+fn role_file(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read `{}`; pass a file of role names",
+            path.display()
+        )
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
     let now = match &cli.now {
         Some(text) => OffsetDateTime::parse(text, &Rfc3339).with_context(|| {
             format!("`--now {text}` is not an RFC 3339 time such as 2024-05-01T00:00:00Z")
         })?,
         None => OffsetDateTime::now_utc(),
     };
+    let config = load_config(cli.config.as_deref())?;
+    let db = match (&cli.db, &config.store.sqlite) {
+        (Some(db), _) => db.clone(),
+        (None, Some(db)) => db.clone(),
+        (None, None) => bail!(
+            "this command needs a SQLite store; set `store.sqlite` or pass --db (the DynamoDB store is not implemented yet)"
+        ),
+    };
     let cat = Catalogue::try_builtin().map_err(|e| anyhow::anyhow!("{e}"))?;
     match cli.command {
-        Command::Update { from } => {
-            let mut store = SqliteStore::open(&cli.db)?;
-            let (roles, versions, records) = update(&mut store, &from, now)?;
-            println!(
-                "{roles} roles, {versions} new policy versions, {records} access records stored in `{}`",
-                cli.db.display()
+        Command::Update(args) => {
+            let mut store = SqliteStore::open(&db)?;
+            let code = match &args.from {
+                None => update_live(&mut store, &args, &config, &db, now)?,
+                Some(from) => {
+                    let (roles, versions, records) = update(&mut store, from, now)?;
+                    println!(
+                        "{roles} roles, {versions} new policy versions, {records} access records stored in `{}`",
+                        db.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+            };
+            let mut planner = Planner::new(
+                cat,
+                PlanConfig {
+                    diffs: false,
+                    ..config.plan_config()
+                },
             );
-            Ok(())
+            let totals = stats::account_totals(&store, &mut planner, now)?;
+            store.put_totals(&totals)?;
+            Ok(code)
         }
         Command::Plan(args) => {
             let mut store = match &args.from {
@@ -174,30 +371,27 @@ fn run(cli: Cli) -> Result<()> {
                     update(&mut store, dir, now)?;
                     store
                 }
-                None => SqliteStore::open(&cli.db)?,
+                None => SqliteStore::open(&db)?,
             };
-            plan_cmd(&mut store, cat, &args, now)
+            let plan = args.filters.apply(&config);
+            plan_cmd(&mut store, cat, &args, plan, now)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Find { permission, format } => {
-            find_cmd(&SqliteStore::open(&cli.db)?, cat, &permission, format)
+            find_cmd(&SqliteStore::open(&db)?, cat, &permission, format)?;
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Stats { format } => stats_cmd(&SqliteStore::open(&cli.db)?, cat, format, now),
-        Command::Repo { role, commit } => {
-            let mut store = SqliteStore::open(&cli.db)?;
-            let report = runtime()?.block_on(async {
-                let iam = AwsIam::new(&aws_config::load_from_env().await);
-                let mut planner = Planner::new(cat, PlanConfig::default());
-                apply::repo(&iam, &mut store, &mut planner, &role, commit, now).await
-            })?;
-            print_apply(&report, "repo");
-            Ok(())
+        Command::Stats { format } => {
+            stats_cmd(&SqliteStore::open(&db)?, cat, &config, format, now)?;
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Repo(args) => repo_cmd(&args, &config, &db, cat, now),
         Command::Rollback {
             role,
             version,
             commit,
         } => {
-            let mut store = SqliteStore::open(&cli.db)?;
+            let mut store = SqliteStore::open(&db)?;
             if let Some(arn) = store
                 .roles()?
                 .iter()
@@ -221,8 +415,194 @@ fn run(cli: Cli) -> Result<()> {
                 apply::rollback(&iam, &mut store, &role, version, commit, now).await
             })?;
             print_apply(&report, "rollback");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Remove {
+            permission,
+            roles,
+            commit,
+        } => {
+            let names = role_file(&roles)?;
+            let mut store = SqliteStore::open(&db)?;
+            let mut planner = Planner::new(cat, config.plan_config());
+            let results = runtime()?.block_on(async {
+                let iam = AwsIam::new(&aws_config::load_from_env().await);
+                let mut out = Vec::new();
+                for name in &names {
+                    let result = apply::remove(
+                        &iam,
+                        &mut store,
+                        &mut planner,
+                        name,
+                        &permission,
+                        commit,
+                        now,
+                    )
+                    .await;
+                    out.push(RoleResult {
+                        role_name: name.clone(),
+                        result,
+                    });
+                }
+                out
+            });
+            Ok(print_results(&results, "remove"))
+        }
+        Command::Schedule {
+            role,
+            all,
+            days,
+            filters,
+        } => {
+            let mut store = SqliteStore::open(&db)?;
+            let mut planner = Planner::new(
+                cat,
+                PlanConfig {
+                    diffs: false,
+                    ..filters.apply(&config)
+                },
+            );
+            let names = match role {
+                Some(name) => vec![name],
+                None if all => apply::repoable(&store, &mut planner, now)?,
+                None => Vec::new(),
+            };
+            let days = days.unwrap_or(config.schedule.days);
+            let results = runtime()?.block_on(async {
+                let notifier = notifier(&config).await;
+                schedule::schedule(
+                    &mut store,
+                    &mut planner,
+                    notifier.as_ref(),
+                    &names,
+                    days,
+                    now,
+                )
+                .await
+            });
+            let mut failed = false;
+            for r in &results {
+                match &r.result {
+                    Ok(s) => println!(
+                        "{}: due {}{}",
+                        r.role_name,
+                        s.due_at.format(&Rfc3339).unwrap_or_default(),
+                        if s.notified { " (notified)" } else { "" }
+                    ),
+                    Err(e) => {
+                        failed = true;
+                        eprintln!("repokid: {e}");
+                    }
+                }
+            }
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Unschedule { role } => {
+            let mut store = SqliteStore::open(&db)?;
+            let Some(entry) = store.scheduled()?.into_iter().find(|s| s.role_name == role) else {
+                bail!("role `{role}` is not scheduled; see `repokid scheduled`");
+            };
+            store.unschedule(&entry.role_arn)?;
+            println!("{role}: taken off the schedule");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Scheduled { format } => {
+            let store = SqliteStore::open(&db)?;
+            let entries = store.scheduled()?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&entries)?),
+                Format::Table => {
+                    println!("ROLE\tDUE\tSCHEDULED\tNOTIFIED\tDUE NOW");
+                    for e in &entries {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            e.role_name,
+                            e.due_at.format(&Rfc3339).unwrap_or_default(),
+                            e.scheduled_at.format(&Rfc3339).unwrap_or_default(),
+                            if e.notified { "yes" } else { "no" },
+                            if e.due_at <= now { "yes" } else { "no" }
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The SNS notifier of the configuration, if a topic is set.
+async fn notifier(config: &Config) -> Option<SnsNotifier> {
+    let topic = config.notify.sns_topic.clone()?;
+    let sdk = aws_config::load_from_env().await;
+    Some(SnsNotifier {
+        client: aws_sdk_sns::Client::new(&sdk),
+        topic_arn: topic,
+    })
+}
+
+fn repo_cmd(
+    args: &RepoArgs,
+    config: &Config,
+    db: &Path,
+    cat: &Catalogue,
+    now: OffsetDateTime,
+) -> Result<ExitCode> {
+    let mut store = SqliteStore::open(db)?;
+    let mut planner = Planner::new(cat, args.filters.apply(config));
+    if let Some(role) = &args.role {
+        let report = runtime()?.block_on(async {
+            let iam = AwsIam::new(&aws_config::load_from_env().await);
+            apply::repo(&iam, &mut store, &mut planner, role, args.commit, now).await
+        })?;
+        print_apply(&report, "repo");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let results = runtime()?.block_on(async {
+        let iam = AwsIam::new(&aws_config::load_from_env().await);
+        if args.scheduled {
+            let notifier = notifier(config).await;
+            schedule::repo_due(
+                &iam,
+                notifier.as_ref(),
+                &mut store,
+                &mut planner,
+                args.commit,
+                now,
+            )
+            .await
+            .map_err(anyhow::Error::from)
+        } else {
+            let names = apply::repoable(&store, &mut planner, now)?;
+            Ok(apply::repo_many(&iam, &mut store, &mut planner, &names, args.commit, now).await)
+        }
+    })?;
+    if results.is_empty() {
+        println!("no role to repo");
+    }
+    Ok(print_results(&results, "repo"))
+}
+
+/// Prints each role's report or error; exit 1 if any failed.
+fn print_results(results: &[RoleResult], command: &str) -> ExitCode {
+    let mut failed = 0;
+    for r in results {
+        match &r.result {
+            Ok(report) => print_apply(report, command),
+            Err(e) => {
+                failed += 1;
+                eprintln!("repokid: role {}: {e}", r.role_name);
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!("repokid: {failed} of {} roles failed", results.len());
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -297,6 +677,69 @@ fn print_apply(report: &ApplyReport, command: &str) {
     }
 }
 
+/// `update` from the AWS APIs.
+fn update_live(
+    store: &mut dyn Store,
+    args: &UpdateArgs,
+    config: &Config,
+    db: &Path,
+    now: OffsetDateTime,
+) -> Result<ExitCode> {
+    let mut options = config.collect_options();
+    if let Some(url) = &args.cloudtrail {
+        options.cloudtrail = Some(S3Location::parse(url).with_context(|| {
+            format!("`--cloudtrail {url}` is not of the form s3://bucket/prefix")
+        })?);
+    }
+    if !args.accounts.is_empty() {
+        options.accounts.ids.clone_from(&args.accounts);
+    }
+    if let Some(role) = &args.assume_role {
+        options.accounts.role_name.clone_from(role);
+    }
+    if let Some(n) = args.concurrency {
+        options.accounts.limit = n;
+    }
+    if args.no_access_advisor {
+        options.advisor = None;
+    }
+    if let Some(advisor) = &mut options.advisor {
+        if args.service_level {
+            advisor.action_level = false;
+        }
+        if let Some(secs) = args.advisor_timeout {
+            advisor.timeout = std::time::Duration::from_secs(secs);
+        }
+    }
+    let collected = runtime()?.block_on(async {
+        let config = aws_config::load_from_env().await;
+        collect::collect(&config, &options).await
+    });
+    let summary = store.put_roles(&collected.roles, now)?;
+    store.put_access(&collected.access, now)?;
+    for a in &collected.accounts {
+        println!(
+            "account {}: {} roles, {} Access Advisor records",
+            a.account, a.roles, a.access_records
+        );
+    }
+    println!(
+        "{} roles, {} new policy versions, {} access records stored in `{}`",
+        summary.roles,
+        summary.new_versions,
+        collected.access.len(),
+        db.display()
+    );
+    for f in &collected.failures {
+        eprintln!("repokid: {}: {}", f.target, f.error);
+    }
+    Ok(if collected.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 /// Reads `dir` into the store: (roles, new policy versions, access records).
 fn update(store: &mut dyn Store, dir: &Path, now: OffsetDateTime) -> Result<(usize, usize, usize)> {
     let export = dir.join("authorization-details.json");
@@ -369,21 +812,13 @@ fn plan_cmd(
     store: &mut SqliteStore,
     cat: &Catalogue,
     args: &PlanArgs,
+    config: PlanConfig,
     now: OffsetDateTime,
 ) -> Result<()> {
     let config = PlanConfig {
-        filter: FilterConfig {
-            min_age_days: args.min_age_days,
-            blocklist: args.exclude.clone(),
-            allowlist: args.only.clone(),
-            max_data_age_days: args.max_data_age_days,
-            recent_days: args.recent_days,
-            ..FilterConfig::default()
-        },
-        unused_after_days: args.unused_days,
         // The table of all roles shows no diff; skip the costliest part.
         diffs: args.role.is_some() || args.format == Format::Json,
-        ..PlanConfig::default()
+        ..config
     };
     let plans = plans(store, cat, config, args.role.as_deref(), now)?;
     for plan in &plans {
@@ -589,13 +1024,19 @@ fn find_cmd(store: &dyn Store, cat: &Catalogue, permission: &str, format: Format
 fn stats_cmd(
     store: &dyn Store,
     cat: &Catalogue,
-    format: Format,
+    config: &Config,
+    format: StatsFormat,
     now: OffsetDateTime,
 ) -> Result<()> {
+    let series = store.totals()?;
+    if format == StatsFormat::Csv {
+        print!("{}", stats::csv(&series));
+        return Ok(());
+    }
     let stats = store.stats()?;
     let config = PlanConfig {
         diffs: false,
-        ..PlanConfig::default()
+        ..config.plan_config()
     };
     let plans = plans(store, cat, config, None, now)?;
     let mut outcomes: HashMap<&str, usize> = HashMap::new();
@@ -608,13 +1049,14 @@ fn stats_cmd(
         .map(|p| p.removed_count)
         .sum();
     match format {
-        Format::Json => println!(
+        StatsFormat::Json | StatsFormat::Csv => println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "store": stats, "outcomes": outcomes, "removable_permissions": removable,
+                "series": series,
             }))?
         ),
-        Format::Table => {
+        StatsFormat::Table => {
             println!("roles                {}", stats.roles);
             println!("policy versions      {}", stats.policy_versions);
             println!("roles with access    {}", stats.roles_with_access);
@@ -627,6 +1069,21 @@ fn stats_cmd(
                 );
             }
             println!("removable actions    {removable}");
+            if !series.is_empty() {
+                println!();
+                println!("TAKEN AT\tACCOUNT\tROLES\tWITH ACCESS\tREPOABLE\tREMOVABLE");
+                for t in &series {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        t.taken_at.format(&Rfc3339).unwrap_or_default(),
+                        t.account,
+                        t.roles,
+                        t.roles_with_access,
+                        t.roles_repoable,
+                        t.removable_permissions
+                    );
+                }
+            }
         }
     }
     Ok(())

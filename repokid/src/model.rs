@@ -353,6 +353,8 @@ pub enum VersionReason {
     BeforeRepo,
     /// Read from IAM just before `repokid rollback` changed them.
     BeforeRollback,
+    /// Read from IAM just before `repokid remove` changed them.
+    BeforeRemove,
 }
 
 impl VersionReason {
@@ -361,14 +363,19 @@ impl VersionReason {
         match self {
             VersionReason::BeforeRepo => "before-repo",
             VersionReason::BeforeRollback => "before-rollback",
+            VersionReason::BeforeRemove => "before-remove",
         }
     }
 
     /// The reason named by [`as_str`](Self::as_str).
     pub fn from_name(name: &str) -> Option<VersionReason> {
-        [VersionReason::BeforeRepo, VersionReason::BeforeRollback]
-            .into_iter()
-            .find(|r| r.as_str() == name)
+        [
+            VersionReason::BeforeRepo,
+            VersionReason::BeforeRollback,
+            VersionReason::BeforeRemove,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == name)
     }
 }
 
@@ -386,4 +393,41 @@ pub struct InlineVersion {
     pub reason: VersionReason,
     /// Every inline policy the role had (none: it had none).
     pub policies: Vec<NamedPolicy>,
+}
+
+/// A role scheduled to be repoed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scheduled {
+    /// The role's ARN.
+    pub role_arn: String,
+    /// The role's name.
+    pub role_name: String,
+    /// When it is due: `repo --scheduled` repos it from then on.
+    #[serde(with = "time::serde::rfc3339")]
+    pub due_at: OffsetDateTime,
+    /// When it was scheduled.
+    #[serde(with = "time::serde::rfc3339")]
+    pub scheduled_at: OffsetDateTime,
+    /// True once the notification before the repo was sent.
+    pub notified: bool,
+}
+
+/// One account's totals at one `update`, for the stats series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountTotals {
+    /// When the update ran.
+    #[serde(with = "time::serde::rfc3339")]
+    pub taken_at: OffsetDateTime,
+    /// The account ID (from the role ARNs).
+    pub account: String,
+    /// Roles.
+    pub roles: usize,
+    /// Inline policies over all roles.
+    pub inline_policies: usize,
+    /// Roles with access data.
+    pub roles_with_access: usize,
+    /// Roles whose plan removes something.
+    pub roles_repoable: usize,
+    /// Catalogue actions the plans would remove, over all roles.
+    pub removable_permissions: usize,
 }

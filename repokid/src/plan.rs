@@ -38,8 +38,8 @@ use time::{Duration, OffsetDateTime};
 use crate::access::RoleAccess;
 use crate::filter::{self, FilterConfig};
 use crate::model::{
-    KeepReason, Kept, ManagedUnused, Outcome, PolicyChange, PolicyVersionRecord, RolePlan,
-    RoleRecord,
+    KeepReason, Kept, ManagedUnused, NamedPolicy, Outcome, PolicyChange, PolicyVersionRecord,
+    RolePlan, RoleRecord,
 };
 
 /// IAM's limit on the total size of a role's inline policies, in
@@ -362,6 +362,16 @@ impl<'c> Planner<'c> {
 
         let mut size = 0;
         for (policy, exp) in role.inline.iter().zip(&expanded) {
+            if policy
+                .document
+                .statements
+                .iter()
+                .zip(exp)
+                .all(|(st, e)| untouched(st, e, &keep))
+            {
+                size += json_size(&policy.document);
+                continue;
+            }
             let new = self.rewrite(&policy.document, exp, &keep);
             if let Some(doc) = &new {
                 size += json_size(doc);
@@ -447,11 +457,41 @@ impl<'c> Planner<'c> {
         }
     }
 
+    /// `policies` without the actions of `permission` (an action or a
+    /// pattern) in their Allow statements, rewritten as a plan rewrites
+    /// them (`NOREPO` statements untouched; policies left empty dropped);
+    /// `None` if `permission` matches no known action.
+    pub fn without(
+        &mut self,
+        policies: &[NamedPolicy],
+        permission: &str,
+    ) -> Option<Vec<NamedPolicy>> {
+        let gone = self.pattern(permission)?.clone();
+        let mut keep = ActionSet::all(self.cat.action_count());
+        keep.subtract(&gone);
+        let mut out = Vec::with_capacity(policies.len());
+        for policy in policies {
+            let expanded: Vec<Expanded> = policy
+                .document
+                .statements
+                .iter()
+                .map(|st| self.statement(st))
+                .collect();
+            if let Some(document) = self.rewrite(&policy.document, &expanded, &keep) {
+                out.push(NamedPolicy {
+                    name: policy.name.clone(),
+                    document,
+                });
+            }
+        }
+        Some(out)
+    }
+
     /// The policy with only `keep` left, or `None` if nothing is left.
     fn rewrite(&mut self, doc: &Policy, expanded: &[Expanded], keep: &ActionSet) -> Option<Policy> {
         let mut statements = Vec::with_capacity(expanded.len());
         for (st, exp) in doc.statements.iter().zip(expanded) {
-            if st.effect == Effect::Deny || filter::is_norepo(st) || exp.actions.is_subset(keep) {
+            if untouched(st, exp, keep) {
                 statements.push(st.clone());
                 continue;
             }
@@ -492,6 +532,12 @@ impl<'c> Planner<'c> {
     }
 }
 
+/// Whether a plan leaves the statement as written: a Deny, a `NOREPO`
+/// statement, or one whose every action is kept.
+fn untouched(st: &Statement, exp: &Expanded, keep: &ActionSet) -> bool {
+    st.effect == Effect::Deny || filter::is_norepo(st) || exp.actions.is_subset(keep)
+}
+
 /// The service prefixes with at least one action in `set`.
 fn services_of(cat: &Catalogue, set: &ActionSet) -> Vec<String> {
     let mut out = Vec::new();
@@ -509,10 +555,10 @@ fn services_of(cat: &Catalogue, set: &ActionSet) -> Vec<String> {
 }
 
 /// A policy's size as IAM counts it: its JSON without whitespace outside
-/// strings (approximated by the compact JSON form).
-pub fn json_size(policy: &Policy) -> usize {
-    policy.to_json().chars().count()
-}
+/// strings (the compact JSON form), counted without writing it.
+pub use size::json_size;
+
+mod size;
 
 #[cfg(test)]
 mod tests;

@@ -16,8 +16,8 @@ use time::OffsetDateTime;
 use crate::access::{AccessHistory, RoleAccess};
 use crate::err::StoreError;
 use crate::model::{
-    AccessRecord, InlineVersion, NamedPolicy, PolicyVersionRecord, RolePlan, RoleRecord,
-    VersionReason,
+    AccessRecord, AccountTotals, InlineVersion, NamedPolicy, PolicyVersionRecord, RolePlan,
+    RoleRecord, Scheduled, VersionReason,
 };
 
 /// Counts of what a store holds.
@@ -80,6 +80,28 @@ pub trait Store {
     ) -> Result<u32, StoreError>;
     /// A role's saved inline-policy versions, oldest first.
     fn inline_versions(&self, role_arn: &str) -> Result<Vec<InlineVersion>, StoreError>;
+    /// Schedules a role (replacing an earlier schedule of it).
+    fn schedule(&mut self, entry: &Scheduled) -> Result<(), StoreError>;
+    /// Cancels a role's schedule; answers whether there was one.
+    fn unschedule(&mut self, role_arn: &str) -> Result<bool, StoreError>;
+    /// Every scheduled role, soonest due first.
+    fn scheduled(&self) -> Result<Vec<Scheduled>, StoreError>;
+    /// Takes the lease on a role for `owner` until `expires_at`, if no other
+    /// owner holds an unexpired one at `now`; answers whether it was taken.
+    /// The same owner may take it again (extending it).
+    fn try_lock(
+        &mut self,
+        role_arn: &str,
+        owner: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Gives up `owner`'s lease on a role (nothing if another owner holds it).
+    fn unlock(&mut self, role_arn: &str, owner: &str) -> Result<(), StoreError>;
+    /// Appends per-account totals to the stats series.
+    fn put_totals(&mut self, totals: &[AccountTotals]) -> Result<(), StoreError>;
+    /// The stats series, oldest first, by account within a time.
+    fn totals(&self) -> Result<Vec<AccountTotals>, StoreError>;
 }
 
 /// A [`Store`] in one SQLite file.
@@ -108,6 +130,13 @@ CREATE TABLE IF NOT EXISTS inline_versions (
     role_arn TEXT NOT NULL, version INTEGER NOT NULL, taken_at INTEGER NOT NULL,
     reason TEXT NOT NULL, policies TEXT NOT NULL,
     PRIMARY KEY (role_arn, version));
+CREATE TABLE IF NOT EXISTS schedule (
+    role_arn TEXT PRIMARY KEY, entry TEXT NOT NULL, due_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS locks (
+    role_arn TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS totals (
+    taken_at INTEGER NOT NULL, account TEXT NOT NULL, entry TEXT NOT NULL,
+    PRIMARY KEY (taken_at, account));
 ";
 
 impl SqliteStore {
@@ -445,6 +474,97 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    fn schedule(&mut self, entry: &Scheduled) -> Result<(), StoreError> {
+        let text = serde_json::to_string(entry).map_err(|e| self.corrupt("schedule", e))?;
+        self.conn
+            .execute(
+                "INSERT INTO schedule (role_arn, entry, due_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (role_arn) DO UPDATE SET entry = ?2, due_at = ?3",
+                params![entry.role_arn, text, entry.due_at.unix_timestamp()],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    fn unschedule(&mut self, role_arn: &str) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM schedule WHERE role_arn = ?1", [role_arn])
+            .map_err(|e| self.sql(e))?;
+        Ok(n > 0)
+    }
+
+    fn scheduled(&self) -> Result<Vec<Scheduled>, StoreError> {
+        self.rows(
+            "SELECT entry FROM schedule ORDER BY due_at, role_arn",
+            [],
+            |row| row.get::<_, String>(0),
+        )?
+        .iter()
+        .map(|t| serde_json::from_str(t).map_err(|e| self.corrupt("schedule", e)))
+        .collect()
+    }
+
+    fn try_lock(
+        &mut self,
+        role_arn: &str,
+        owner: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        // One statement: SQLite runs it atomically, also across processes.
+        let n = self
+            .conn
+            .execute(
+                "INSERT INTO locks (role_arn, owner, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (role_arn) DO UPDATE SET owner = ?2, expires_at = ?3
+                 WHERE locks.expires_at <= ?4 OR locks.owner = ?2",
+                params![
+                    role_arn,
+                    owner,
+                    expires_at.unix_timestamp(),
+                    now.unix_timestamp()
+                ],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(n > 0)
+    }
+
+    fn unlock(&mut self, role_arn: &str, owner: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM locks WHERE role_arn = ?1 AND owner = ?2",
+                [role_arn, owner],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    fn put_totals(&mut self, totals: &[AccountTotals]) -> Result<(), StoreError> {
+        for t in totals {
+            let text = serde_json::to_string(t).map_err(|e| self.corrupt("totals", e))?;
+            self.conn
+                .execute(
+                    "INSERT INTO totals (taken_at, account, entry) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (taken_at, account) DO UPDATE SET entry = ?3",
+                    params![t.taken_at.unix_timestamp(), t.account, text],
+                )
+                .map_err(|e| self.sql(e))?;
+        }
+        Ok(())
+    }
+
+    fn totals(&self) -> Result<Vec<AccountTotals>, StoreError> {
+        self.rows(
+            "SELECT entry FROM totals ORDER BY taken_at, account",
+            [],
+            |row| row.get::<_, String>(0),
+        )?
+        .iter()
+        .map(|t| serde_json::from_str(t).map_err(|e| self.corrupt("totals", e)))
+        .collect()
     }
 }
 

@@ -118,3 +118,78 @@ fn plan_from_a_directory_and_errors() {
     let (ok, _, err) = repokid(&db, &["update", "--from", dir.path().to_str().unwrap()]);
     assert!(!ok && err.contains("authorization-details.json"), "{err}");
 }
+
+#[test]
+fn schedule_list_cancel_and_the_stats_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let from = examples();
+    let (ok, _, err) = repokid(&db, &["update", "--from", from.to_str().unwrap()]);
+    assert!(ok, "{err}");
+
+    let (ok, out, err) = repokid(&db, &["schedule", "--role", "lambda-orders", "--days", "3"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("lambda-orders: due 2024-05-04T00:00:00Z"),
+        "{out}"
+    );
+    // A role with nothing to repo is refused, with exit 1.
+    let (ok, _, err) = repokid(&db, &["schedule", "--role", "ec2-reports"]);
+    assert!(!ok && err.contains("nothing to repo (unchanged)"), "{err}");
+    let (ok, out, _) = repokid(&db, &["scheduled", "--format", "json"]);
+    assert!(ok);
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["role_name"], "lambda-orders");
+    assert_eq!(listed[0]["notified"], false);
+    // Not due at NOW: `repo --scheduled` has nothing to do (and needs no AWS).
+    let (ok, out, err) = repokid(&db, &["repo", "--scheduled"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("no role to repo"), "{out}");
+    let (ok, out, _) = repokid(&db, &["unschedule", "--role", "lambda-orders"]);
+    assert!(ok && out.contains("taken off the schedule"), "{out}");
+    let (ok, _, err) = repokid(&db, &["unschedule", "--role", "lambda-orders"]);
+    assert!(!ok && err.contains("is not scheduled"), "{err}");
+
+    // Each update appended the account's totals.
+    let (ok, out, _) = repokid(&db, &["stats", "--format", "csv"]);
+    assert!(ok);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("taken_at,account,roles,"), "{out}");
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[1].starts_with("2024-05-01T00:00:00Z,111122223333,10,"),
+        "{out}"
+    );
+    // The same series in the JSON summary.
+    let (_, out, _) = repokid(&db, &["stats", "--format", "json"]);
+    let stats: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(stats["series"][0]["roles_repoable"], 5);
+}
+
+#[test]
+fn configuration_errors_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let config = dir.path().join("repokid.toml");
+    std::fs::write(&config, "[filter]\nmin_age_days = -3\n").unwrap();
+    let (ok, _, err) = repokid(&db, &["--config", config.to_str().unwrap(), "scheduled"]);
+    assert!(!ok && err.contains("`filter.min_age_days`"), "{err}");
+    // The environment overrides the file.
+    let out = Command::new(env!("CARGO_BIN_EXE_repokid"))
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .arg("scheduled")
+        .env("REPOKID__FILTER__MIN_AGE_DAYS", "30")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -291,3 +291,104 @@ fn rollback_defaults_to_the_version_before_the_last_repo() {
     assert_eq!(default_target(&versions).map(|v| v.version), Some(2));
     assert!(default_target(&versions[2..]).is_none());
 }
+
+#[tokio::test]
+async fn a_role_held_by_another_run_is_refused_and_released_after() {
+    let iam = FakeIam::with(&originals());
+    let mut store = store_with_role();
+    let arn = store.roles().unwrap()[0].arn.clone();
+    assert!(store.try_lock(&arn, "other", NOW, NOW + LEASE).unwrap());
+    let err = run_repo(&iam, &mut store, true).await.unwrap_err();
+    assert!(matches!(&err, ApplyError::Locked(r) if r == "web"), "{err}");
+    assert_eq!(iam.state(), as_map(&originals()), "no call made");
+    // A dry run needs no lease.
+    assert!(run_repo(&iam, &mut store, false).await.is_ok());
+    store.unlock(&arn, "other").unwrap();
+    let report = run_repo(&iam, &mut store, true).await.unwrap();
+    assert!(report.committed);
+    // The run gave its lease back: someone else may take it at once.
+    assert!(store.try_lock(&arn, "other", NOW, NOW + LEASE).unwrap());
+}
+
+#[tokio::test]
+async fn remove_takes_one_permission_out_everywhere() {
+    let iam = FakeIam::with(&originals());
+    let mut store = store_with_role();
+    let mut planner = Planner::new(Catalogue::builtin(), PlanConfig::default());
+    let dry = remove(
+        &iam,
+        &mut store,
+        &mut planner,
+        "web",
+        "ec2:Start*",
+        false,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(!dry.committed);
+    assert_eq!(iam.state(), as_map(&originals()));
+    let names: Vec<&str> = dry.calls.iter().map(Call::name).collect();
+    assert_eq!(names, ["b", "c"]);
+
+    let done = remove(
+        &iam,
+        &mut store,
+        &mut planner,
+        "web",
+        "ec2:Start*",
+        true,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(done.committed);
+    let state = iam.state();
+    assert_eq!(state["a"], originals()[0].document, "untouched");
+    assert_eq!(
+        state["b"]
+            .statements
+            .iter()
+            .next()
+            .unwrap()
+            .action_patterns(),
+        ["sqs:SendMessage"]
+    );
+    // `ec2:*` is written out without the StartInstances action.
+    let c = state["c"]
+        .statements
+        .iter()
+        .next()
+        .unwrap()
+        .action_patterns();
+    assert!(!c.iter().any(|p| p == "ec2:*" || p == "ec2:StartInstances"));
+    assert!(c.iter().any(|p| p == "ec2:D*"), "{c:?}");
+    assert!(c.iter().any(|p| p == "ec2:StopInstances"), "{c:?}");
+    let versions = store.inline_versions(ARN).unwrap();
+    assert_eq!(versions.last().unwrap().reason, VersionReason::BeforeRemove);
+    // Again: nothing left to remove.
+    let again = remove(
+        &iam,
+        &mut store,
+        &mut planner,
+        "web",
+        "ec2:Start*",
+        true,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(again.calls.is_empty());
+    let err = remove(
+        &iam,
+        &mut store,
+        &mut planner,
+        "web",
+        "nope:Nothing",
+        true,
+        NOW,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ApplyError::UnknownPermission(_)), "{err}");
+}

@@ -150,3 +150,17 @@ fn recently_added_uses_first_sight_as_baseline() {
     assert_eq!(names, ["sqs:SendMessage"]);
     assert!(recently_added(cat, &[], current.iter(), 90, NOW).is_empty());
 }
+
+#[test]
+fn an_account_blocklist_applies_to_its_account_only() {
+    let mut cfg = FilterConfig::default();
+    let account = role("a").arn.split(':').nth(4).unwrap().to_owned();
+    cfg.account_blocklist.insert(account, vec!["a".into()]);
+    cfg.account_blocklist
+        .insert("999999999999".into(), vec!["b".into()]);
+    assert_eq!(
+        role_skips(&cfg, &role("a"), Some(&fresh()), NOW),
+        [SkipReason::Blocklisted]
+    );
+    assert!(role_skips(&cfg, &role("b"), Some(&fresh()), NOW).is_empty());
+}

@@ -358,3 +358,56 @@ fn managed_customer_policies_are_reported_not_rewritten() {
     assert_eq!(got.managed_unused.len(), 1);
     assert_eq!(got.managed_unused[0].unused, ["sqs:SendMessage"]);
 }
+
+#[test]
+fn json_size_counts_characters_of_the_compact_json() {
+    let doc = Policy::parse(
+        r#"{"Version": "2012-10-17", "Statement": [{"Sid": "Ünïcode", "Effect": "Allow",
+            "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/\"quoted\"\\é/*",
+            "Condition": {"StringEquals": {"aws:PrincipalTag/team": "café\n"}}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(json_size(&doc), doc.to_json().chars().count());
+    assert!(
+        json_size(&doc) < doc.to_json().len(),
+        "multi-byte characters count once"
+    );
+}
+
+#[test]
+fn json_size_matches_the_writer() {
+    let mut docs = vec![
+        Policy::parse(
+            r#"{"Id": "x\ty", "Statement": [
+                {"Effect": "Deny", "NotPrincipal": {"AWS": ["arn:aws:iam::1:root", "*"], "Service": "s3.amazonaws.com"},
+                 "NotAction": "s3:*", "NotResource": ["a", "b\u0001"],
+                 "Condition": {"NumericLessThan": {"s3:max-keys": "10", "n": 1.50, "m": [1e3, -2]},
+                               "Bool": {"aws:SecureTransport": false, "t": true},
+                               "ForAnyValue:StringLikeIfExists": {"k": ["v\\w", "ü"]}}},
+                {"Sid": "", "Effect": "Allow", "Principal": "*", "Action": ["a:B"], "Resource": "*"}]}"#,
+        )
+        .unwrap(),
+    ];
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/account/authorization-details.json"
+    ))
+    .unwrap();
+    let account = policies::account::AccountDetails::parse(&text).unwrap();
+    for role in &account.roles {
+        docs.push(role.trust_policy.clone());
+        docs.extend(role.inline.iter().map(|p| p.document.clone()));
+    }
+    for policy in &account.policies {
+        docs.extend(policy.versions.iter().map(|v| v.document.clone()));
+    }
+    assert!(docs.len() > 20, "{}", docs.len());
+    for doc in &docs {
+        assert_eq!(
+            json_size(doc),
+            doc.to_json().chars().count(),
+            "{}",
+            doc.to_json()
+        );
+    }
+}

@@ -1,5 +1,6 @@
 use super::*;
 use crate::model::{AccessSource, NamedPolicy, Outcome};
+use crate::model::{AccountTotals, Scheduled};
 use time::macros::datetime;
 
 fn role(doc: &str) -> RoleRecord {
@@ -116,5 +117,84 @@ fn plans_and_stats() {
             access_records: 0,
             plans: 1
         }
+    );
+}
+
+#[test]
+fn schedule_lists_soonest_first_and_cancels() {
+    let mut store = SqliteStore::in_memory().unwrap();
+    let entry = |name: &str, due| Scheduled {
+        role_arn: format!("arn:aws:iam::111122223333:role/{name}"),
+        role_name: name.into(),
+        due_at: due,
+        scheduled_at: datetime!(2024-04-01 0:00 UTC),
+        notified: false,
+    };
+    let late = entry("late", datetime!(2024-04-20 0:00 UTC));
+    let soon = entry("soon", datetime!(2024-04-08 0:00 UTC));
+    store.schedule(&late).unwrap();
+    store.schedule(&soon).unwrap();
+    assert_eq!(store.scheduled().unwrap(), [soon.clone(), late.clone()]);
+    // Scheduling again replaces.
+    let later = Scheduled {
+        notified: true,
+        ..entry("soon", datetime!(2024-05-01 0:00 UTC))
+    };
+    store.schedule(&later).unwrap();
+    assert_eq!(store.scheduled().unwrap(), [late.clone(), later]);
+    assert!(store.unschedule(&soon.role_arn).unwrap());
+    assert!(!store.unschedule(&soon.role_arn).unwrap());
+    assert_eq!(store.scheduled().unwrap(), [late]);
+}
+
+#[test]
+fn a_lease_excludes_other_owners_until_it_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    // Two connections, as two processes would have.
+    let mut a = SqliteStore::open(&path).unwrap();
+    let mut b = SqliteStore::open(&path).unwrap();
+    let t0 = datetime!(2024-04-01 0:00 UTC);
+    let until = datetime!(2024-04-01 0:15 UTC);
+    assert!(a.try_lock("r", "a", t0, until).unwrap());
+    assert!(!b.try_lock("r", "b", t0, until).unwrap());
+    // Another role is free; the owner may extend.
+    assert!(b.try_lock("other", "b", t0, until).unwrap());
+    assert!(
+        a.try_lock("r", "a", t0, datetime!(2024-04-01 0:20 UTC))
+            .unwrap()
+    );
+    // Expired: anyone may take it.
+    let t1 = datetime!(2024-04-01 0:20 UTC);
+    assert!(
+        b.try_lock("r", "b", t1, datetime!(2024-04-01 0:35 UTC))
+            .unwrap()
+    );
+    // Unlocking someone else's lease does nothing; one's own frees it.
+    a.unlock("r", "a").unwrap();
+    assert!(!a.try_lock("r", "a", t1, until).unwrap());
+    b.unlock("r", "b").unwrap();
+    assert!(a.try_lock("r", "a", t1, until).unwrap());
+}
+
+#[test]
+fn totals_form_a_series() {
+    let mut store = SqliteStore::in_memory().unwrap();
+    let t = |at, account: &str, roles| AccountTotals {
+        taken_at: at,
+        account: account.into(),
+        roles,
+        inline_policies: roles * 2,
+        roles_with_access: roles,
+        roles_repoable: 1,
+        removable_permissions: 10,
+    };
+    let jan = datetime!(2024-01-01 0:00 UTC);
+    let feb = datetime!(2024-02-01 0:00 UTC);
+    store.put_totals(&[t(feb, "2", 5), t(feb, "1", 4)]).unwrap();
+    store.put_totals(&[t(jan, "1", 3)]).unwrap();
+    assert_eq!(
+        store.totals().unwrap(),
+        [t(jan, "1", 3), t(feb, "1", 4), t(feb, "2", 5)]
     );
 }
