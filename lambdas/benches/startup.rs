@@ -22,7 +22,7 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region};
 use support::{RuntimeApi, certs_env, spawn, ssh_ca_setup};
 
-const FUNCTIONS: [(&str, &str); 6] = [
+const FUNCTIONS: [(&str, &str); 9] = [
     ("ssh-ca-sign", env!("CARGO_BIN_EXE_ssh-ca-sign")),
     ("ssh-ca-sign-host", env!("CARGO_BIN_EXE_ssh-ca-sign-host")),
     ("certs-issue", env!("CARGO_BIN_EXE_certs-issue")),
@@ -31,6 +31,12 @@ const FUNCTIONS: [(&str, &str); 6] = [
     (
         "repokid-repo-scheduled",
         env!("CARGO_BIN_EXE_repokid-repo-scheduled"),
+    ),
+    ("monitor-audit", env!("CARGO_BIN_EXE_monitor-audit")),
+    ("monitor-account", env!("CARGO_BIN_EXE_monitor-account")),
+    (
+        "monitor-config-rule",
+        env!("CARGO_BIN_EXE_monitor-config-rule"),
     ),
 ];
 
@@ -108,6 +114,17 @@ async fn main() {
         "[store]\nsqlite = \"{}\"\n",
         state.path().join("repokid.db").display()
     );
+    // monitor makes no call at start: a table name and queue URL suffice.
+    let monitor_env = [
+        (
+            "MONITOR_CONFIG",
+            "[store]\ndynamodb_table = \"monitor\"\n[collect]\naccounts = [\"123456789012\"]\nregions = [\"us-east-1\"]\n".to_owned(),
+        ),
+        (
+            "MONITOR_QUEUE_URL",
+            format!("{endpoint}/123456789012/monitor"),
+        ),
+    ];
 
     println!(
         "{:<24} {:>14} {:>16}",
@@ -119,6 +136,8 @@ async fn main() {
             env.push(("SSH_CA_CONFIG", ssh_config.clone()));
         } else if name.starts_with("repokid") {
             env.push(("REPOKID_CONFIG", repokid_config.clone()));
+        } else if name.starts_with("monitor") {
+            env.extend(monitor_env.iter().cloned());
         } else {
             env.extend(certs.iter().cloned());
         }
