@@ -13,9 +13,9 @@ use monitor::report::{self, asff};
 use monitor::suppress::Suppressions;
 use policies::catalogue::Catalogue;
 
-use super::Context;
 use super::collect::run_id;
 use super::gather::Sources;
+use super::{Context, report_failures};
 
 /// `monitor audit` arguments.
 #[derive(clap::Args)]
@@ -173,17 +173,13 @@ pub async fn run(context: &Context, args: Args, out: &mut String) -> Result<Exit
                 expired.issues.len()
             );
         }
-        for failure in &report.delivery.failures {
-            eprintln!(
-                "monitor: alert `{}` not delivered to {}: {}",
-                failure.subject, failure.sink, failure.error
-            );
-        }
+        report_failures(&report.delivery);
     }
-    if failed_accounts > 0 || reports.iter().any(|r| !r.committed) {
-        if reports.iter().any(|r| !r.committed) {
-            eprintln!("monitor: issue states were not saved, so the next run alerts again");
-        }
+    let uncommitted = reports.iter().any(|r| !r.committed);
+    if uncommitted {
+        eprintln!("monitor: issue states were not saved, so the next run alerts again");
+    }
+    if failed_accounts > 0 || uncommitted {
         return Ok(ExitCode::from(2));
     }
     Ok(if report::fails(&issues, args.fail_on) {

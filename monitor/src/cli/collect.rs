@@ -8,7 +8,7 @@ use monitor::alert;
 use monitor::model::Event;
 
 use super::gather::Sources;
-use super::{Context, Format};
+use super::{Context, Format, report_failures};
 
 /// `monitor collect` arguments.
 #[derive(clap::Args)]
@@ -63,12 +63,7 @@ pub async fn run(context: &Context, args: Args, out: &mut String) -> Result<Exit
     for failure in &failed {
         eprintln!("monitor: account {}: {}", failure.account, failure.error);
     }
-    for failure in &delivery.failures {
-        eprintln!(
-            "monitor: alert `{}` not delivered to {}: {}",
-            failure.subject, failure.sink, failure.error
-        );
-    }
+    report_failures(&delivery);
     let ok = failed.is_empty() && delivery.failures.is_empty();
     Ok(if ok {
         ExitCode::SUCCESS

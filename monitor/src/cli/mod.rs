@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use aws_config::{BehaviorVersion, SdkConfig};
 use clap::ValueEnum;
-use monitor::alert::Sink;
+use monitor::alert::{Delivery, Sink};
 use monitor::alert::{SnsSink, WebhookOptions, WebhookSink, WriterSink};
 use monitor::config::Config;
 use monitor::lifecycle::Scope;
@@ -103,6 +103,16 @@ pub fn emit(text: &str) -> std::io::Result<()> {
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
+    }
+}
+
+/// Names every alert a sink did not take, on stderr.
+pub fn report_failures(delivery: &Delivery) {
+    for failure in &delivery.failures {
+        eprintln!(
+            "monitor: alert `{}` not delivered to {}: {}",
+            failure.subject, failure.sink, failure.error
+        );
     }
 }
 
