@@ -6,15 +6,12 @@
 //!   can also be set or overridden by `REPOKID__<TABLE>__<KEY>` variables,
 //!   as for the `repokid` command.
 //!
-//! repokid keeps its state in SQLite only for now (`store.sqlite`); its
-//! DynamoDB store is not built, so a `store.dynamodb_table` is refused at
-//! start. Until then these functions are not in `template.yaml`: state in
-//! a Lambda's `/tmp` does not outlive the instance.
+//! In Lambda the configuration names `store.dynamodb_table` (as
+//! `template.yaml` does): a SQLite file in `/tmp` would not outlive the
+//! instance.
 
-use repokid::SqliteStore;
 use repokid::config::{Config, ENV_PREFIX};
 use repokid::lambda::{Deps, LambdaError, handle_repo_scheduled, handle_update};
-use tokio::sync::Mutex;
 
 use crate::boot::{Handler, Invocation};
 use crate::env::Env;
@@ -32,10 +29,9 @@ pub enum Job {
     RepoScheduled,
 }
 
-/// A repokid function; the handlers take their dependencies mutably, and
-/// events come one at a time, so the lock is never contended.
+/// A repokid function.
 pub struct Repokid {
-    deps: Mutex<Deps>,
+    deps: Deps,
     job: Job,
 }
 
@@ -48,26 +44,18 @@ impl Repokid {
                 name: format!("{CONFIG_VAR} (or a {ENV_PREFIX}* override)"),
                 reason: crate::err::chain(&e),
             })?;
-        let store = match (&config.store.sqlite, &config.store.dynamodb_table) {
-            (Some(path), _) => {
-                SqliteStore::open(path).map_err(|e| InitError::setup("the repokid store", &e))?
-            }
-            (None, _) => {
-                return Err(InitError::Invalid {
-                    name: format!("{CONFIG_VAR} (store)"),
-                    reason: "repokid has no DynamoDB store yet; set `store.sqlite`".into(),
-                });
-            }
-        };
+        if config.store.sqlite.is_none() && config.store.dynamodb_table.is_none() {
+            return Err(InitError::Invalid {
+                name: format!("{CONFIG_VAR} (store)"),
+                reason: "name the DynamoDB table in `store.dynamodb_table` \
+                         (a SQLite file in Lambda would not outlive the instance)"
+                    .into(),
+            });
+        }
         let sdk = crate::aws::sdk_config().await;
-        Ok(Self {
-            deps: Mutex::new(Deps {
-                store: Box::new(store),
-                sdk,
-                config,
-            }),
-            job,
-        })
+        let deps =
+            Deps::open(config, sdk).map_err(|e| InitError::setup("the repokid store", &e))?;
+        Ok(Self { deps, job })
     }
 }
 
@@ -87,12 +75,12 @@ impl Handler for Repokid {
         event: serde_json::Value,
         invocation: &Invocation,
     ) -> Result<serde_json::Value, HandlerError> {
-        let mut deps = self.deps.lock().await;
+        let deps = &self.deps;
         // Boxed: the handlers' futures are deep enough to overflow the
         // compiler's query depth once nested in the runtime's.
         let answer = match self.job {
-            Job::Update => Box::pin(handle_update(&mut deps, event, invocation.now)).await,
-            Job::RepoScheduled => Box::pin(handle_repo_scheduled(&mut deps, invocation.now)).await,
+            Job::Update => Box::pin(handle_update(deps, event, invocation.now)).await,
+            Job::RepoScheduled => Box::pin(handle_repo_scheduled(deps, invocation.now)).await,
         };
         answer.map_err(|e| handler_error(&e))
     }

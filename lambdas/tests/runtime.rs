@@ -14,6 +14,8 @@ mod support;
 
 use std::time::Duration;
 
+use repokid::Store as _;
+use repokid::model::{AccessRecord, AccessSource, Scheduled};
 use serde_json::{Value, json};
 use ssh_key::rand_core::OsRng;
 use support::{RuntimeApi, certs_env, exit, spawn, ssh_ca_setup};
@@ -270,14 +272,7 @@ async fn a_bad_configuration_is_an_init_error_naming_the_variable() {
             ],
             "MONITOR_SUPPRESSIONS",
         ),
-        (
-            REPOKID_REPO_SCHEDULED,
-            vec![(
-                "REPOKID_CONFIG",
-                "[store]\ndynamodb_table = \"t\"\n".to_owned(),
-            )],
-            "REPOKID_CONFIG",
-        ),
+        (REPOKID_REPO_SCHEDULED, vec![], "store.dynamodb_table"),
     ] {
         let api = RuntimeApi::start().await;
         let mut child = spawn(bootstrap, &api, &env);
@@ -315,23 +310,64 @@ async fn outside_lambda_the_bootstrap_exits_2_naming_the_runtime_api() {
     assert!(output.contains("AWS_LAMBDA_RUNTIME_API"), "{output}");
 }
 
+/// The repokid functions as `template.yaml` configures them: a DynamoDB
+/// store, and `RepokidRole` assumed in the account (moto serves no Access
+/// Advisor, so access data is put in the store as an update would).
 #[tokio::test]
-async fn repokid_functions_run_on_moto() {
-    let Some(_aws) = testkit::aws_config().await else {
+async fn repokid_functions_update_then_repo_a_due_role() {
+    let Some(aws) = testkit::aws_config().await else {
         return;
     };
-    let state = tempfile::tempdir().unwrap();
-    // moto serves no Access Advisor: collect the inventory only.
+    let iam = aws_sdk_iam::Client::new(&aws);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+    let assumed = testkit::unique_name("RepokidRole");
+    iam.create_role()
+        .role_name(&assumed)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let name = testkit::unique_name("app");
+    let arn = iam
+        .create_role()
+        .role_name(&name)
+        .path("/service/")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .arn;
+    let account = arn.split(':').nth(4).unwrap().to_owned();
+    let granted = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","ec2:DescribeInstances"],"Resource":"*"}]}"#;
+    iam.put_role_policy()
+        .role_name(&name)
+        .policy_name("app")
+        .policy_document(granted)
+        .send()
+        .await
+        .unwrap();
+    let table = testkit::unique_name("repokid");
+    let store = repokid::DynamoStore::from_sdk(&aws, &table);
+    store.create_table().await.unwrap();
     let config = format!(
-        "[access]\naccess_advisor = false\n[store]\nsqlite = \"{}\"\n",
-        state.path().join("repokid.db").display()
+        "[accounts]\nids = [\"{account}\"]\nassume_role = \"{assumed}\"\n\
+         [store]\ndynamodb_table = \"{table}\"\n\
+         [access]\naccess_advisor = false\n[filter]\nmin_age_days = 0\n"
     );
+
     let api = RuntimeApi::start().await;
     let update = spawn(REPOKID_UPDATE, &api, &[("REPOKID_CONFIG", config.clone())]);
     let event: Value = serde_json::from_str(include_str!("events/schedule.json")).unwrap();
     let report = api.call(&event).await.response();
     assert_eq!(report["failures"], json!([]), "{report}");
-    assert_eq!(report["accounts"][0]["account"], "self", "{report}");
+    assert_eq!(
+        report["accounts"][0]["account"],
+        account.as_str(),
+        "{report}"
+    );
+    assert!(report["roles"].as_u64().unwrap() >= 2, "{report}");
     let mut narrowed = event.clone();
     narrowed["detail"] = json!({"accounts": 5});
     let err = api.call(&narrowed).await.error();
@@ -342,14 +378,56 @@ async fn repokid_functions_run_on_moto() {
             .unwrap()
             .contains("detail.accounts")
     );
-    let again = api.call(&event).await.response();
-    assert_eq!(again["failures"], json!([]), "{again}");
     drop(update);
+
+    // S3 used yesterday, EC2 not for a year; the role is due.
+    let now = time::OffsetDateTime::now_utc();
+    let used = |service: &str, days: i64| AccessRecord {
+        role_arn: arn.clone(),
+        service: service.into(),
+        action: None,
+        last_used: Some(now - time::Duration::days(days)),
+        source: AccessSource::AccessAdvisor,
+    };
+    store
+        .put_access(&[used("s3", 1), used("ec2", 365)], now)
+        .await
+        .unwrap();
+    store
+        .schedule(&Scheduled {
+            role_arn: arn.clone(),
+            role_name: name.clone(),
+            due_at: now - time::Duration::hours(1),
+            scheduled_at: now - time::Duration::days(7),
+            notified: false,
+        })
+        .await
+        .unwrap();
 
     let api = RuntimeApi::start().await;
     let repo = spawn(REPOKID_REPO_SCHEDULED, &api, &[("REPOKID_CONFIG", config)]);
     let answer = api.call(&event).await.response();
-    assert_eq!(answer, json!({"results": []}));
+    assert_eq!(
+        answer["results"],
+        json!([{"role": name, "ok": true, "calls": 1, "committed": true,
+                "saved_version": 1, "removed_count": 1}]),
+        "{answer}"
+    );
+    let live = iam
+        .get_role_policy()
+        .role_name(&name)
+        .policy_name("app")
+        .send()
+        .await
+        .unwrap()
+        .policy_document;
+    let live = policies::Policy::parse(&live).unwrap();
+    assert_eq!(
+        live.statements.iter().next().unwrap().action_patterns(),
+        ["s3:GetObject"]
+    );
+    // Taken off the schedule: the next run has nothing to do.
+    assert_eq!(api.call(&event).await.response(), json!({"results": []}));
     drop(repo);
 }
 

@@ -1,8 +1,10 @@
-//! `template.yaml`: every role policy passes our own `policies` lint with no
-//! finding at or above medium severity, names its resources (a wildcard only
-//! where the resource cannot be known in advance), every bootstrap binary is
-//! deployed by exactly one function with a role of its own, and `cfn-lint`
-//! accepts the template.
+//! `template.yaml` and `member-roles.yaml`: every role policy passes our own
+//! `policies` lint with no finding at or above medium severity (but the one
+//! repokid exists for, listed with its reason), names its resources (a
+//! wildcard only where the resource cannot be known in advance), every
+//! bootstrap binary is deployed by exactly one function with a role of its
+//! own, the member roles trust exactly the function roles the toolkit stack
+//! names, and `cfn-lint` accepts both templates.
 //!
 //! The YAML is parsed with `serde_norway`, which keeps CloudFormation's short
 //! intrinsic tags (`!Sub`, `!GetAtt`, `!Ref`, `!If`) as tagged values; the
@@ -20,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use policies::catalogue::Catalogue;
-use policies::lint::{PolicyKind, Severity, lint_text};
+use policies::lint::{Code, PolicyKind, Severity, lint_text};
 use serde_json::{Value as Json, json};
 use serde_norway::{Mapping, Value};
 
@@ -29,17 +31,19 @@ const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "123456789012";
 const STACK: &str = "toolkit";
 
-/// Binaries the template does not deploy yet, and why.
-const NOT_DEPLOYED: &[(&str, &str)] = &[
-    (
-        "repokid-update",
-        "repokid keeps state in SQLite only; a Lambda's /tmp does not outlive it",
-    ),
-    (
-        "repokid-repo-scheduled",
-        "the same: it needs repokid's DynamoDB store",
-    ),
-];
+/// The templates: the toolkit stack and the roles of the accounts it works in.
+const TEMPLATES: [&str; 2] = ["template.yaml", "member-roles.yaml"];
+
+/// Values of the parameters that have no default.
+const EXAMPLE_PARAMETERS: &[(&str, &str)] = &[("SecurityAccountId", ACCOUNT)];
+
+/// Findings at or above medium that a role exists to have, with why.
+const EXPECTED_FINDINGS: &[(&str, Code, &str)] = &[(
+    "RepokidRole policy \"repokid\"",
+    Code::PrivilegeEscalation,
+    "rewriting role policies is repokid's job; only repokid's two function roles may \
+     assume the role, and a Deny keeps it off its own policies",
+)];
 
 /// Wildcards allowed inside a resource ARN, each because the resource's name
 /// is not known when deploying.
@@ -58,7 +62,15 @@ const ALLOWED_WILDCARDS: &[(&str, &str)] = &[
     ),
     (
         ":iam::*:role/",
-        "monitor's worker assumes the audit role in whichever member account a task names",
+        "monitor's worker and repokid assume their role in whichever member account they work on",
+    ),
+    (
+        ":iam::123456789012:role/*",
+        "repokid right-sizes whichever role of the account its plans name",
+    ),
+    (
+        ":s3:::",
+        "CloudTrail names its log files under the trail's prefix as it writes them",
     ),
 ];
 
@@ -81,7 +93,11 @@ const UNSCOPED_ACTIONS: &[(&str, &str)] = &[
     ("config:PutEvaluations", "the rule answers Config"),
     (
         "iam:GetAccountAuthorizationDetails",
-        "monitor reads IAM for region `global`",
+        "monitor and repokid read an account's IAM",
+    ),
+    (
+        "iam:GetServiceLastAccessedDetails",
+        "repokid reads an Access Advisor job by its id",
     ),
 ];
 
@@ -120,8 +136,8 @@ fn is_no_value(value: &Value) -> bool {
 }
 
 impl Template {
-    fn load() -> Self {
-        let text = std::fs::read_to_string(manifest().join("template.yaml")).unwrap();
+    fn load(file: &str) -> Self {
+        let text = std::fs::read_to_string(manifest().join(file)).unwrap();
         Self {
             root: serde_norway::from_str(&text).unwrap(),
         }
@@ -159,6 +175,12 @@ impl Template {
             return match &parameter["Default"] {
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
+                Value::Null => EXAMPLE_PARAMETERS
+                    .iter()
+                    .find(|(p, _)| *p == name)
+                    .unwrap_or_else(|| panic!("parameter `{name}` has no default: add an example"))
+                    .1
+                    .to_owned(),
                 other => panic!("parameter `{name}` default {other:?}"),
             };
         }
@@ -347,9 +369,53 @@ fn as_list(value: &Json) -> Vec<String> {
     }
 }
 
+/// Checks an identity policy's statements: no wildcard or negated action, and
+/// every resource named (see [`UNSCOPED_ACTIONS`] and [`ALLOWED_WILDCARDS`]).
+fn assert_names_its_resources(place: &str, document: &Json) {
+    for statement in document["Statement"].as_array().unwrap() {
+        assert!(
+            statement.get("NotAction").is_none() && statement.get("NotResource").is_none(),
+            "{place}"
+        );
+        let actions = as_list(&statement["Action"]);
+        for action in &actions {
+            assert!(
+                !action.contains('*'),
+                "{place}: action `{action}` is a wildcard; list the calls"
+            );
+        }
+        if statement["Effect"] == "Deny" {
+            continue;
+        }
+        assert_eq!(statement["Effect"], "Allow", "{place}");
+        for resource in as_list(&statement["Resource"]) {
+            if resource == "*" {
+                for action in &actions {
+                    assert!(
+                        UNSCOPED_ACTIONS.iter().any(|(a, _)| a == action),
+                        "{place}: `{action}` on `*`: name the resource (only actions without resource-level permissions may use `*`)"
+                    );
+                }
+                continue;
+            }
+            assert!(
+                resource.starts_with("arn:aws:"),
+                "{place}: resource `{resource}` is not an ARN"
+            );
+            if resource.contains('*') {
+                assert!(
+                    ALLOWED_WILDCARDS
+                        .iter()
+                        .any(|(part, _)| resource.contains(part)),
+                    "{place}: `{resource}` has a wildcard where the resource can be named"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn role_policies_pass_our_lint_and_name_their_resources() {
-    let template = Template::load();
     let catalogue = Catalogue::builtin();
     // The linter is live: a misspelt action and `Resource: "*"` are findings.
     let wrong = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Sgn", "Resource": "*"}]}"#;
@@ -358,71 +424,87 @@ fn role_policies_pass_our_lint_and_name_their_resources() {
             .iter()
             .any(|f| f.severity >= Severity::Medium)
     );
-    let policies = template.role_policies();
-    assert!(policies.len() >= 8, "{} policies", policies.len());
     let mut failures = Vec::new();
-    for (place, kind, document) in &policies {
-        let text = serde_json::to_string_pretty(document).unwrap();
-        for finding in lint_text(&text, *kind, catalogue) {
-            println!(
-                "{place}: {:?} {:?}: {}",
-                finding.severity, finding.code, finding.message
-            );
-            if finding.severity >= Severity::Medium {
-                failures.push(format!("{place}: {}", finding.message));
-            }
-        }
-        if *kind != PolicyKind::Identity {
-            continue;
-        }
-        for statement in document["Statement"].as_array().unwrap() {
-            assert_eq!(statement["Effect"], "Allow", "{place}");
-            assert!(
-                statement.get("NotAction").is_none() && statement.get("NotResource").is_none(),
-                "{place}"
-            );
-            for action in as_list(&statement["Action"]) {
-                assert!(
-                    !action.contains('*'),
-                    "{place}: action `{action}` is a wildcard; list the calls"
+    let mut expected_seen = BTreeSet::new();
+    let mut count = 0;
+    for file in TEMPLATES {
+        for (place, kind, document) in Template::load(file).role_policies() {
+            count += 1;
+            let text = serde_json::to_string_pretty(&document).unwrap();
+            for finding in lint_text(&text, kind, catalogue) {
+                println!(
+                    "{file} {place}: {:?} {:?}: {}",
+                    finding.severity, finding.code, finding.message
                 );
-            }
-            let actions = as_list(&statement["Action"]);
-            for resource in as_list(&statement["Resource"]) {
-                if resource == "*" {
-                    for action in &actions {
-                        assert!(
-                            UNSCOPED_ACTIONS.iter().any(|(a, _)| a == action),
-                            "{place}: `{action}` on `*`: name the resource (only actions without resource-level permissions may use `*`)"
-                        );
+                let expected = EXPECTED_FINDINGS
+                    .iter()
+                    .position(|(p, code, _)| *p == place && *code == finding.code);
+                match expected {
+                    Some(i) => {
+                        expected_seen.insert(i);
                     }
-                    continue;
+                    None if finding.severity >= Severity::Medium => {
+                        failures.push(format!("{file} {place}: {}", finding.message));
+                    }
+                    None => {}
                 }
-                assert!(
-                    resource.starts_with("arn:aws:"),
-                    "{place}: resource `{resource}` is not an ARN"
-                );
-                if resource.contains('*') {
-                    assert!(
-                        ALLOWED_WILDCARDS
-                            .iter()
-                            .any(|(part, _)| resource.contains(part)),
-                        "{place}: `{resource}` has a wildcard where the resource can be named"
-                    );
-                }
+            }
+            if kind == PolicyKind::Identity {
+                assert_names_its_resources(&format!("{file} {place}"), &document);
             }
         }
     }
+    assert!(count >= 14, "{count} policies");
     assert!(
         failures.is_empty(),
         "lint findings:\n{}",
         failures.join("\n")
     );
+    // Each expected finding is still found: the list does not outlive its reason.
+    assert_eq!(expected_seen.len(), EXPECTED_FINDINGS.len());
+}
+
+#[test]
+fn member_roles_trust_exactly_the_toolkit_function_roles() {
+    let toolkit = Template::load("template.yaml");
+    let named: BTreeSet<String> = toolkit
+        .resources()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::IAM::Role"))
+        .filter_map(|r| r["Properties"].get("RoleName"))
+        .map(|name| format!("arn:aws:iam::{ACCOUNT}:role/{}", toolkit.string(name)))
+        .collect();
+    let members = Template::load("member-roles.yaml");
+    let mut trusted = BTreeSet::new();
+    for (place, kind, document) in members.role_policies() {
+        if kind != PolicyKind::Trust {
+            continue;
+        }
+        for statement in document["Statement"].as_array().unwrap() {
+            let principals = as_list(&statement["Principal"]["AWS"]);
+            assert!(!principals.is_empty(), "{place}: trusts no role");
+            trusted.extend(principals);
+        }
+    }
+    assert_eq!(trusted, named);
+    // The role names the toolkit stack assumes are the ones the members create.
+    for (parameter, role) in [
+        ("MonitorAuditRoleName", "MonitorAuditRole"),
+        ("RepokidRoleName", "RepokidRole"),
+    ] {
+        assert_eq!(
+            toolkit.reference(parameter),
+            members.reference(parameter),
+            "{parameter}"
+        );
+        let created = &members.resource(role).unwrap()["Properties"]["RoleName"];
+        assert_eq!(members.string(created), members.reference(parameter));
+    }
 }
 
 #[test]
 fn every_bootstrap_is_one_function_with_its_own_role() {
-    let template = Template::load();
+    let template = Template::load("template.yaml");
     let globals = &template.root["Globals"]["Function"];
     assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
     assert_eq!(globals["Handler"].as_str(), Some("bootstrap"));
@@ -439,7 +521,6 @@ fn every_bootstrap_is_one_function_with_its_own_role() {
                 .unwrap()
                 .to_owned()
         })
-        .filter(|bin| !NOT_DEPLOYED.iter().any(|(name, _)| name == bin))
         .collect();
     let mut deployed = BTreeSet::new();
     let mut roles = BTreeSet::new();
@@ -481,7 +562,7 @@ fn every_bootstrap_is_one_function_with_its_own_role() {
 }
 
 #[test]
-fn cfn_lint_accepts_the_template() {
+fn cfn_lint_accepts_the_templates() {
     let cfn_lint = std::env::var("CFN_LINT")
         .ok()
         .filter(|p| Path::new(p).exists());
@@ -492,7 +573,7 @@ fn cfn_lint_accepts_the_template() {
         return;
     }
     let output = std::process::Command::new(cfn_lint.unwrap())
-        .arg(manifest().join("template.yaml"))
+        .args(TEMPLATES.map(|file| manifest().join(file)))
         .output()
         .unwrap();
     assert!(

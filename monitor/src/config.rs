@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
+pub use tomlenv::{StoreBackend, StoreTable};
 
 use crate::alert::Options;
 use crate::audit::{AUDITED_TYPES, AuditSettings, SettingsError};
@@ -41,7 +42,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where revisions, issues and justifications are kept.
-    pub store: StoreConfig,
+    pub store: StoreTable,
     /// What `collect` reads.
     pub collect: CollectConfig,
     /// Where alerts go and which events make one.
@@ -58,7 +59,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
-    store: StoreConfig,
+    store: StoreTable,
     #[serde(default)]
     collect: CollectConfig,
     #[serde(default)]
@@ -71,26 +72,8 @@ struct RawConfig {
     suppressions: Option<PathBuf>,
 }
 
-/// The `[store]` table: one of `sqlite` or `dynamodb_table`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreConfig {
-    /// A SQLite database file (default `monitor.db`).
-    #[serde(default)]
-    pub sqlite: Option<PathBuf>,
-    /// A DynamoDB table (string keys `pk` and `sk`).
-    #[serde(default)]
-    pub dynamodb_table: Option<String>,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        StoreConfig {
-            sqlite: Some(PathBuf::from("monitor.db")),
-            dynamodb_table: None,
-        }
-    }
-}
+/// The SQLite file used when `[store]` names none.
+pub const DEFAULT_SQLITE: &str = "monitor.db";
 
 /// Where `collect` reads configuration from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -206,10 +189,10 @@ impl Config {
             tomlenv::Error::Toml(message) => ConfigError::Toml(message),
         })?;
         let store = raw.store;
-        if store.sqlite.is_some() == store.dynamodb_table.is_some() {
+        if let Some(problem) = store.problem() {
             return Err(ConfigError::Invalid {
                 key: "store".into(),
-                reason: "give exactly one of `sqlite` or `dynamodb_table`".into(),
+                reason: problem.into(),
             });
         }
         let collect = raw.collect;
@@ -257,7 +240,16 @@ mod tests {
     #[test]
     fn an_empty_file_gives_the_defaults() {
         let config = Config::load("", env(&[])).unwrap();
-        assert_eq!(config.store.sqlite, Some(PathBuf::from("monitor.db")));
+        assert_eq!(
+            config.store.backend(DEFAULT_SQLITE),
+            StoreBackend::Sqlite(DEFAULT_SQLITE.into())
+        );
+        let env = env(&[("MONITOR__STORE__DYNAMODB_TABLE", "t")]);
+        let config = Config::load("", env).unwrap();
+        assert_eq!(
+            config.store.backend(DEFAULT_SQLITE),
+            StoreBackend::DynamoDb("t".into())
+        );
         assert_eq!(config.alert.options().unwrap(), Options::default());
         assert_eq!(config.collect.concurrency, 8);
         assert!(!config.collect.resource_types.is_empty());
@@ -292,9 +284,7 @@ mod tests {
         let err = |text: &str| Config::load(text, env(&[])).unwrap_err().to_string();
         assert!(err("[alert]\nmin_severity = \"urgent\"\n").contains("alert.min_severity"));
         assert!(err("[collect]\naccounts = [\"12\"]\n").contains("collect.accounts[0]"));
-        assert!(
-            err("[store]\nsqlite = \"a.db\"\ndynamodb_table = \"t\"\n").contains("exactly one")
-        );
+        assert!(err("[store]\nsqlite = \"a.db\"\ndynamodb_table = \"t\"\n").contains("not both"));
         assert!(err("[colect]\n").contains("colect"));
         assert!(err("[audit]\nfriendly_accounts = [\"x\"]\n").contains("friendly_accounts"));
     }

@@ -1,7 +1,12 @@
 //! Applying plans to IAM (`repo`) and undoing them (`rollback`).
 //!
 //! The IAM calls sit behind [`Iam`] (implemented for the real service by
-//! [`crate::aws::AwsIam`]), so this logic runs against a fake in tests.
+//! [`crate::aws::AwsIam`], which sends each call to the account of the
+//! role's ARN), so this logic runs against a fake in tests.
+//!
+//! A command names its role by name or by ARN ([`find_role`]); a name that
+//! roles of several accounts carry is refused ([`ApplyError::AmbiguousRole`]).
+//! The IAM calls always name the role by its ARN.
 //!
 //! Both commands work the same way:
 //! 1. read the role's current inline policies from IAM;
@@ -19,6 +24,10 @@
 //!    ([`ApplyError::PartlyApplied`]); on success, save the role with its
 //!    new inline policies, so later plans see them.
 //!
+//! Every plan `repo` computes and every change `remove` computes is saved
+//! in the store ([`Store::put_plan`]), dry run or not, so `repokid stats`
+//! counts them.
+//!
 //! A committing run holds the role's lease in the store ([`LEASE`], see
 //! [`Store::try_lock`]) from reading the live policies to the last call, so
 //! two runs on one role cannot interleave; the second fails with
@@ -28,25 +37,37 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use policies::Policy;
+use policies::catalogue::Catalogue;
+use policies::diff::diff;
+use policies::model::{OneOrMany, Statement, Version};
 use time::{Duration, OffsetDateTime};
 
 use crate::err::{ApplyError, IamError, StoreError};
-use crate::model::{InlineVersion, NamedPolicy, Outcome, RolePlan, RoleRecord, VersionReason};
+use crate::model::{
+    InlineVersion, NamedPolicy, Outcome, PolicyChange, RolePlan, RoleRecord, VersionReason,
+};
 use crate::plan::{Planner, RoleInput};
 use crate::store::Store;
 
 /// The IAM calls `repo` and `rollback` make, on one role's inline policies.
+/// The role is named by its ARN (`arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`),
+/// which tells its account and its name.
 #[expect(
     async_fn_in_trait,
     reason = "called through generics from one task; no Send bound is needed"
 )]
 pub trait Iam {
-    /// Every inline policy of role `role` (all pages), with its document.
-    async fn inline_policies(&self, role: &str) -> Result<Vec<NamedPolicy>, IamError>;
-    /// Creates or replaces inline policy `name` of `role`.
-    async fn put_policy(&self, role: &str, name: &str, document: &Policy) -> Result<(), IamError>;
-    /// Deletes inline policy `name` of `role`.
-    async fn delete_policy(&self, role: &str, name: &str) -> Result<(), IamError>;
+    /// Every inline policy of role `role_arn` (all pages), with its document.
+    async fn inline_policies(&self, role_arn: &str) -> Result<Vec<NamedPolicy>, IamError>;
+    /// Creates or replaces inline policy `name` of role `role_arn`.
+    async fn put_policy(
+        &self,
+        role_arn: &str,
+        name: &str,
+        document: &Policy,
+    ) -> Result<(), IamError>;
+    /// Deletes inline policy `name` of role `role_arn`.
+    async fn delete_policy(&self, role_arn: &str, name: &str) -> Result<(), IamError>;
 }
 
 /// One IAM call of a change.
@@ -145,29 +166,49 @@ pub fn planned_policies(current: &[NamedPolicy], plan: &RolePlan) -> Vec<NamedPo
         .collect()
 }
 
-fn stored_role(store: &dyn Store, name: &str) -> Result<RoleRecord, ApplyError> {
-    store
-        .roles()?
+/// The stored role `role` names: an ARN (`arn:...`) names the role of that
+/// ARN; a name, the one stored role carrying it (several: refused with
+/// their ARNs, as roles of different accounts may share a name).
+pub async fn find_role(store: &dyn Store, role: &str) -> Result<RoleRecord, ApplyError> {
+    let by_arn = role.starts_with("arn:");
+    let mut found: Vec<RoleRecord> = store
+        .roles()
+        .await?
         .into_iter()
-        .find(|r| r.name == name)
-        .ok_or_else(|| ApplyError::UnknownRole(name.to_owned()))
+        .filter(|r| {
+            if by_arn {
+                r.arn == role
+            } else {
+                r.name == role
+            }
+        })
+        .collect();
+    if found.len() > 1 {
+        return Err(ApplyError::AmbiguousRole {
+            name: role.to_owned(),
+            arns: found.into_iter().map(|r| r.arn).collect(),
+        });
+    }
+    found
+        .pop()
+        .ok_or_else(|| ApplyError::UnknownRole(role.to_owned()))
 }
 
-/// `repokid repo`: plans role `role_name` (from the store) against its
-/// live inline policies and, with `commit`, applies the plan (see the
-/// module documentation).
+/// `repokid repo`: plans stored role `role` (a name or an ARN, see
+/// [`find_role`]) against its live inline policies and, with `commit`,
+/// applies the plan (see the module documentation).
 pub async fn repo<I: Iam>(
     iam: &I,
-    store: &mut dyn Store,
+    store: &dyn Store,
     planner: &mut Planner<'_>,
-    role_name: &str,
+    role: &str,
     commit: bool,
     now: OffsetDateTime,
 ) -> Result<ApplyReport, ApplyError> {
-    let role = stored_role(store, role_name)?;
-    let lease = Lease::take(store, &role, commit, now)?;
+    let role = find_role(store, role).await?;
+    let lease = Lease::take(store, &role, commit, now).await?;
     let result = repo_leased(iam, store, planner, role, commit, now).await;
-    lease.give_back(store, result)
+    lease.give_back(store, result).await
 }
 
 /// How long a `repo`/`rollback` may hold a role before another run may
@@ -182,8 +223,8 @@ struct Lease {
 
 impl Lease {
     /// Takes the role's lease for a committing run (a dry run takes none).
-    fn take(
-        store: &mut dyn Store,
+    async fn take(
+        store: &dyn Store,
         role: &RoleRecord,
         commit: bool,
         now: OffsetDateTime,
@@ -198,7 +239,7 @@ impl Lease {
             now.unix_timestamp_nanos(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        if !store.try_lock(&role.arn, &owner, now, now + LEASE)? {
+        if !store.try_lock(&role.arn, &owner, now, now + LEASE).await? {
             return Err(ApplyError::Locked(role.name.clone()));
         }
         Ok(Lease {
@@ -208,13 +249,13 @@ impl Lease {
 
     /// Gives the lease back, then answers `result` (or the store's error
     /// if giving back failed after a success).
-    fn give_back<T>(
+    async fn give_back<T>(
         self,
-        store: &mut dyn Store,
+        store: &dyn Store,
         result: Result<T, ApplyError>,
     ) -> Result<T, ApplyError> {
         if let Some((arn, owner)) = &self.held {
-            let freed = store.unlock(arn, owner);
+            let freed = store.unlock(arn, owner).await;
             if result.is_ok() {
                 freed?;
             }
@@ -225,18 +266,16 @@ impl Lease {
 
 async fn repo_leased<I: Iam>(
     iam: &I,
-    store: &mut dyn Store,
+    store: &dyn Store,
     planner: &mut Planner<'_>,
     mut role: RoleRecord,
     commit: bool,
     now: OffsetDateTime,
 ) -> Result<ApplyReport, ApplyError> {
-    let role_name = role.name.clone();
-    let role_name = role_name.as_str();
-    let current = iam.inline_policies(role_name).await?;
+    let current = iam.inline_policies(&role.arn).await?;
     role.inline.clone_from(&current);
-    let history = store.policy_history(&role.arn)?;
-    let access = store.access()?;
+    let history = store.policy_history(&role.arn).await?;
+    let access = store.access().await?;
     let plan = planner.plan_role(
         RoleInput {
             role: &role,
@@ -245,6 +284,7 @@ async fn repo_leased<I: Iam>(
         },
         now,
     );
+    store.put_plan(&plan, now).await?;
     let wanted = planned_policies(&current, &plan);
     let mut report = ApplyReport {
         role_name: role.name.clone(),
@@ -274,23 +314,25 @@ async fn repo_leased<I: Iam>(
 /// One role's result in a run over many roles.
 #[derive(Debug)]
 pub struct RoleResult {
-    /// The role name.
+    /// The role as the run named it: a name, or an ARN ([`repoable`]
+    /// answers ARNs).
     pub role_name: String,
     /// What was done, or why not.
     pub result: Result<ApplyReport, ApplyError>,
 }
 
 /// The roles of the store whose plan (from the stored inventory and
-/// access data, at `now`) removes something, by name.
-pub fn repoable(
+/// access data, at `now`) removes something, by ARN (names may repeat
+/// across accounts).
+pub async fn repoable(
     store: &dyn Store,
     planner: &mut Planner<'_>,
     now: OffsetDateTime,
 ) -> Result<Vec<String>, StoreError> {
-    let access = store.access()?;
+    let access = store.access().await?;
     let mut out = Vec::new();
-    for role in store.roles()? {
-        let history = store.policy_history(&role.arn)?;
+    for role in store.roles().await? {
+        let history = store.policy_history(&role.arn).await?;
         let plan = planner.plan_role(
             RoleInput {
                 role: &role,
@@ -300,27 +342,27 @@ pub fn repoable(
             now,
         );
         if plan.outcome == Outcome::Repo {
-            out.push(role.name);
+            out.push(role.arn);
         }
     }
     Ok(out)
 }
 
-/// [`repo`] for each of `names` in turn; one role failing does not stop
-/// the others.
+/// [`repo`] for each of `roles` (names or ARNs) in turn; one role failing
+/// (also failing to reach its account) does not stop the others.
 pub async fn repo_many<I: Iam>(
     iam: &I,
-    store: &mut dyn Store,
+    store: &dyn Store,
     planner: &mut Planner<'_>,
-    names: &[String],
+    roles: &[String],
     commit: bool,
     now: OffsetDateTime,
 ) -> Vec<RoleResult> {
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let result = repo(iam, store, planner, name, commit, now).await;
+    let mut out = Vec::with_capacity(roles.len());
+    for role in roles {
+        let result = repo(iam, store, planner, role, commit, now).await;
         out.push(RoleResult {
-            role_name: name.clone(),
+            role_name: role.clone(),
             result,
         });
     }
@@ -337,43 +379,42 @@ pub fn default_target(versions: &[InlineVersion]) -> Option<&InlineVersion> {
 }
 
 /// `repokid rollback`: puts back the inline policies of stored version
-/// `version` of role `role_name` (default: [`default_target`]) and, with
-/// `commit`, applies the change (see the module documentation).
+/// `version` of role `role` (a name or an ARN, see [`find_role`];
+/// default version: [`default_target`]) and, with `commit`, applies the
+/// change (see the module documentation).
 pub async fn rollback<I: Iam>(
     iam: &I,
-    store: &mut dyn Store,
-    role_name: &str,
+    store: &dyn Store,
+    role: &str,
     version: Option<u32>,
     commit: bool,
     now: OffsetDateTime,
 ) -> Result<ApplyReport, ApplyError> {
-    let role = stored_role(store, role_name)?;
-    let lease = Lease::take(store, &role, commit, now)?;
+    let role = find_role(store, role).await?;
+    let lease = Lease::take(store, &role, commit, now).await?;
     let result = rollback_leased(iam, store, role, version, commit, now).await;
-    lease.give_back(store, result)
+    lease.give_back(store, result).await
 }
 
 async fn rollback_leased<I: Iam>(
     iam: &I,
-    store: &mut dyn Store,
+    store: &dyn Store,
     mut role: RoleRecord,
     version: Option<u32>,
     commit: bool,
     now: OffsetDateTime,
 ) -> Result<ApplyReport, ApplyError> {
-    let role_name = role.name.clone();
-    let role_name = role_name.as_str();
-    let versions = store.inline_versions(&role.arn)?;
+    let versions = store.inline_versions(&role.arn).await?;
     let target = match version {
         Some(n) => versions.iter().find(|v| v.version == n),
         None => default_target(&versions),
     }
     .cloned()
     .ok_or_else(|| ApplyError::NoVersion {
-        role: role_name.to_owned(),
+        role: role.name.clone(),
         version,
     })?;
-    let current = iam.inline_policies(role_name).await?;
+    let current = iam.inline_policies(&role.arn).await?;
     let mut report = ApplyReport {
         role_name: role.name.clone(),
         role_arn: role.arn.clone(),
@@ -404,44 +445,60 @@ async fn rollback_leased<I: Iam>(
 }
 
 /// `repokid remove`: takes the actions of `permission` (an action or a
-/// pattern such as `s3:Put*`) out of role `role_name`'s live inline
+/// pattern such as `s3:Put*`) out of role `role`'s (a name or an ARN, see
+/// [`find_role`]) live inline
 /// policies (Allow statements only; `NOREPO` statements untouched) and,
-/// with `commit`, applies the change the same way `repo` does.
+/// with `commit`, applies the change the same way `repo` does. The change
+/// is saved in the store as a plan ([`removal_plan`], its counts from
+/// `cat`, the planner's catalogue), committed or not.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the same arguments as `repo`, plus the permission and the catalogue"
+)]
 pub async fn remove<I: Iam>(
     iam: &I,
-    store: &mut dyn Store,
+    store: &dyn Store,
     planner: &mut Planner<'_>,
-    role_name: &str,
+    cat: &Catalogue,
+    role: &str,
     permission: &str,
     commit: bool,
     now: OffsetDateTime,
 ) -> Result<ApplyReport, ApplyError> {
-    let role = stored_role(store, role_name)?;
-    let lease = Lease::take(store, &role, commit, now)?;
-    let result = remove_leased(iam, store, planner, role, permission, commit, now).await;
-    lease.give_back(store, result)
+    let role = find_role(store, role).await?;
+    let lease = Lease::take(store, &role, commit, now).await?;
+    let result = remove_leased(iam, store, planner, cat, role, permission, commit, now).await;
+    lease.give_back(store, result).await
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "`remove`'s arguments, with the role read"
+)]
 async fn remove_leased<I: Iam>(
     iam: &I,
-    store: &mut dyn Store,
+    store: &dyn Store,
     planner: &mut Planner<'_>,
+    cat: &Catalogue,
     mut role: RoleRecord,
     permission: &str,
     commit: bool,
     now: OffsetDateTime,
 ) -> Result<ApplyReport, ApplyError> {
-    let current = iam.inline_policies(&role.name).await?;
+    let current = iam.inline_policies(&role.arn).await?;
     let wanted = planner
         .without(&current, permission)
         .ok_or_else(|| ApplyError::UnknownPermission(permission.to_owned()))?;
+    let calls = calls(&current, &wanted);
+    let plan = removal_plan(cat, &role, &calls);
+    store.put_plan(&plan, now).await?;
     let mut report = ApplyReport {
         role_name: role.name.clone(),
         role_arn: role.arn.clone(),
-        calls: calls(&current, &wanted),
+        calls,
         committed: false,
         saved_version: None,
-        plan: None,
+        plan: Some(plan),
         target: None,
     };
     if commit && !report.calls.is_empty() {
@@ -460,26 +517,103 @@ async fn remove_leased<I: Iam>(
     Ok(report)
 }
 
+/// The plan of a `remove` whose calls are `calls`: outcome `repo` when
+/// there is a call (else `unchanged`), each changed policy with its diff,
+/// and what the role as a whole no longer grants (counted over all its
+/// changed policies together, so an action granted twice counts once).
+pub fn removal_plan(cat: &Catalogue, role: &RoleRecord, calls: &[Call]) -> RolePlan {
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    let mut changes = Vec::with_capacity(calls.len());
+    for call in calls {
+        let (name, old, new) = match call {
+            Call::Put {
+                name,
+                document,
+                previous: Some(previous),
+            } => (name, previous, Some(document)),
+            Call::Delete { name, previous } => (name, previous, None),
+            // A remove never creates a policy.
+            Call::Put { previous: None, .. } => continue,
+        };
+        let new = new.cloned();
+        let d = diff(cat, old, new.as_ref().unwrap_or(&empty_like(old)));
+        before.extend(old.statements.iter().cloned());
+        after.extend(new.iter().flat_map(|p| p.statements.iter().cloned()));
+        changes.push(PolicyChange {
+            name: name.clone(),
+            old: old.clone(),
+            new,
+            removed_count: d.revoked_count,
+            diff: Some(d),
+        });
+    }
+    let whole = |statements: Vec<Statement>| Policy {
+        version: Some(Version::V2012_10_17),
+        id: None,
+        statements: OneOrMany::Many(statements),
+    };
+    let (before, after) = (whole(before), whole(after));
+    let removed = diff(cat, &before, &after);
+    let kept = diff(cat, &after, &whole(Vec::new()));
+    let services = |patterns: &[String]| -> std::collections::BTreeSet<String> {
+        patterns
+            .iter()
+            .filter_map(|p| p.split_once(':').map(|(s, _)| s.to_ascii_lowercase()))
+            .collect()
+    };
+    let still = services(&kept.revoked);
+    RolePlan {
+        role_arn: role.arn.clone(),
+        role_name: role.name.clone(),
+        outcome: if changes.is_empty() {
+            Outcome::Unchanged
+        } else {
+            Outcome::Repo
+        },
+        removed_services: services(&removed.revoked)
+            .into_iter()
+            .filter(|s| !still.contains(s))
+            .collect(),
+        removed: removed.revoked,
+        removed_count: removed.revoked_count,
+        policies: changes,
+        kept: Vec::new(),
+        no_data_services: Vec::new(),
+        managed_unused: Vec::new(),
+    }
+}
+
+/// A policy with `policy`'s version and no statement.
+fn empty_like(policy: &Policy) -> Policy {
+    Policy {
+        version: policy.version,
+        id: None,
+        statements: OneOrMany::Many(Vec::new()),
+    }
+}
+
 /// Saves `current`, makes the report's calls, restores on failure, and
 /// saves `role` (holding the new inline policies) on success.
 async fn commit_calls<I: Iam>(
     iam: &I,
-    store: &mut dyn Store,
+    store: &dyn Store,
     report: &mut ApplyReport,
     role: &RoleRecord,
     current: &[NamedPolicy],
     reason: VersionReason,
     now: OffsetDateTime,
 ) -> Result<(), ApplyError> {
-    let version = store.put_inline_version(&role.arn, current, reason, now)?;
+    let version = store
+        .put_inline_version(&role.arn, current, reason, now)
+        .await?;
     report.saved_version = Some(version);
     for (done, call) in report.calls.iter().enumerate() {
-        if let Err(failure) = make(iam, &role.name, call).await {
+        if let Err(failure) = make(iam, &role.arn, call).await {
             // The failed call is undone too (it may have taken effect),
             // unless that means deleting a policy it failed to create.
             let failed_new = matches!(call, Call::Put { previous: None, .. });
             let undo = done + usize::from(!failed_new);
-            let restore_failures = restore(iam, &role.name, report.calls.iter().take(undo)).await;
+            let restore_failures = restore(iam, &role.arn, report.calls.iter().take(undo)).await;
             return Err(ApplyError::PartlyApplied {
                 role: role.name.clone(),
                 version,
@@ -491,21 +625,22 @@ async fn commit_calls<I: Iam>(
         }
     }
     report.committed = true;
-    store.put_roles(std::slice::from_ref(role), now)?;
+    store.put_roles(std::slice::from_ref(role), now).await?;
     Ok(())
 }
 
-async fn make<I: Iam>(iam: &I, role: &str, call: &Call) -> Result<(), IamError> {
+async fn make<I: Iam>(iam: &I, role_arn: &str, call: &Call) -> Result<(), IamError> {
     match call {
-        Call::Put { name, document, .. } => iam.put_policy(role, name, document).await,
-        Call::Delete { name, .. } => iam.delete_policy(role, name).await,
+        Call::Put { name, document, .. } => iam.put_policy(role_arn, name, document).await,
+        Call::Delete { name, .. } => iam.delete_policy(role_arn, name).await,
     }
 }
 
-/// Undoes `made`, latest first; answers the calls that failed.
+/// Undoes `made` on role `role_arn`, latest first; answers the calls that
+/// failed.
 async fn restore<'a, I: Iam>(
     iam: &I,
-    role: &str,
+    role_arn: &str,
     made: impl DoubleEndedIterator<Item = &'a Call>,
 ) -> Vec<IamError> {
     let mut failures = Vec::new();
@@ -519,12 +654,12 @@ async fn restore<'a, I: Iam>(
             | Call::Delete {
                 name,
                 previous: doc,
-            } => iam.put_policy(role, name, doc).await,
+            } => iam.put_policy(role_arn, name, doc).await,
             Call::Put {
                 name,
                 previous: None,
                 ..
-            } => iam.delete_policy(role, name).await,
+            } => iam.delete_policy(role_arn, name).await,
         };
         if let Err(e) = undone {
             failures.push(e);

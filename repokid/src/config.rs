@@ -111,6 +111,8 @@ pub struct AccessTable {
     pub action_level: bool,
     /// Seconds a job may take.
     pub advisor_timeout_seconds: u64,
+    /// At most this many roles' jobs at once, per account.
+    pub advisor_concurrency: usize,
     /// CloudTrail log files, `s3://bucket/prefix`.
     pub cloudtrail: Option<String>,
 }
@@ -121,6 +123,7 @@ impl Default for AccessTable {
             access_advisor: true,
             action_level: true,
             advisor_timeout_seconds: 120,
+            advisor_concurrency: AdvisorOptions::default().concurrency,
             cloudtrail: None,
         }
     }
@@ -150,21 +153,39 @@ impl Default for ScheduleTable {
     }
 }
 
-/// `[store]`: one of `sqlite` or `dynamodb_table`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// `[store]`: at most one of `sqlite` or `dynamodb_table`; neither: SQLite
+/// in `repokid.db`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StoreTable {
     /// A SQLite database file.
     pub sqlite: Option<PathBuf>,
-    /// A DynamoDB table (string partition key `pk`, sort key `sk`).
+    /// A DynamoDB table (string partition key `pk`, string sort key `sk`;
+    /// see `repokid init-table`).
     pub dynamodb_table: Option<String>,
 }
 
-impl Default for StoreTable {
-    fn default() -> Self {
-        StoreTable {
-            sqlite: Some(PathBuf::from("repokid.db")),
-            dynamodb_table: None,
+/// The SQLite file used when `[store]` names none.
+pub const DEFAULT_SQLITE: &str = "repokid.db";
+
+/// Where state is kept, as `[store]` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A DynamoDB table, reached with the caller's SDK configuration.
+    DynamoDb(String),
+}
+
+impl StoreTable {
+    /// The store selected: the DynamoDB table if one is named, else the
+    /// SQLite file (default [`DEFAULT_SQLITE`]). [`Config::load`] refuses a
+    /// table naming both.
+    pub fn backend(&self) -> StoreBackend {
+        match (&self.dynamodb_table, &self.sqlite) {
+            (Some(table), _) => StoreBackend::DynamoDb(table.clone()),
+            (None, Some(path)) => StoreBackend::Sqlite(path.clone()),
+            (None, None) => StoreBackend::Sqlite(PathBuf::from(DEFAULT_SQLITE)),
         }
     }
 }
@@ -256,10 +277,22 @@ impl Config {
                 format!("`{topic}` is not a topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"),
             ));
         }
-        if self.store.sqlite.is_some() == self.store.dynamodb_table.is_some() {
+        if self.store.sqlite.is_some() && self.store.dynamodb_table.is_some() {
             return Err(invalid(
                 "store",
-                "give exactly one of `sqlite` or `dynamodb_table`".to_owned(),
+                "both `sqlite` and `dynamodb_table` are set; keep exactly one".to_owned(),
+            ));
+        }
+        if self.store.dynamodb_table.as_deref() == Some("") {
+            return Err(invalid(
+                "store.dynamodb_table",
+                "is empty; name the table or leave the key out".to_owned(),
+            ));
+        }
+        if self.access.advisor_concurrency == 0 {
+            return Err(invalid(
+                "access.advisor_concurrency",
+                "must be at least 1".to_owned(),
             ));
         }
         Ok(())
@@ -276,6 +309,7 @@ impl Config {
             advisor: self.access.access_advisor.then(|| AdvisorOptions {
                 action_level: self.access.action_level,
                 timeout: Duration::from_secs(self.access.advisor_timeout_seconds),
+                concurrency: self.access.advisor_concurrency,
                 ..AdvisorOptions::default()
             }),
             cloudtrail: self

@@ -38,11 +38,46 @@ pub enum StoreError {
         /// The cause.
         source: rusqlite::Error,
     },
+    /// A DynamoDB call failed.
+    #[error(
+        "DynamoDB table `{table}`: `{operation}` failed: {detail}; check that the table exists (string keys `pk` and `sk`; `repokid init-table` creates it) and that the credentials may read and write it"
+    )]
+    Dynamo {
+        /// The table.
+        table: String,
+        /// The API operation, e.g. `TransactWriteItems`.
+        operation: &'static str,
+        /// What the service said.
+        detail: String,
+    },
+    /// Another run changed the same records at the same time; nothing of
+    /// this call's batch was written.
+    #[error(
+        "DynamoDB table `{table}`: {what} changed by another repokid run at the same time; run the command again"
+    )]
+    Conflict {
+        /// The table.
+        table: String,
+        /// The records, e.g. `role arn:aws:iam::111122223333:role/web`.
+        what: String,
+    },
+    /// A record too large for one DynamoDB item even compressed.
+    #[error(
+        "DynamoDB table `{table}`: {what} takes {bytes} bytes compressed, over the 400 KB item limit; keep this account in a SQLite store (`store.sqlite`)"
+    )]
+    TooLarge {
+        /// The table.
+        table: String,
+        /// Which record.
+        what: String,
+        /// Its compressed size.
+        bytes: usize,
+    },
     /// A stored record does not decode.
-    #[error("store `{path}`: stored {what} does not decode: {detail}; run `repokid update` again")]
+    #[error("store `{store}`: stored {what} does not decode: {detail}; run `repokid update` again")]
     Corrupt {
-        /// The database path.
-        path: String,
+        /// The database path or DynamoDB table.
+        store: String,
         /// Which record.
         what: String,
         /// What was wrong.
@@ -59,7 +94,7 @@ pub enum StoreError {
 pub struct IamError {
     /// The API operation (`PutRolePolicy`).
     pub operation: &'static str,
-    /// The role name.
+    /// The role: its ARN for calls through [`crate::aws::AwsIam`].
     pub role: String,
     /// The inline policy name, for calls about one policy.
     pub policy: Option<String>,
@@ -74,6 +109,18 @@ pub enum ApplyError {
     /// The role is not in the store.
     #[error("no role named `{0}` in the store; run `repokid update --from DIR` first")]
     UnknownRole(String),
+    /// A name that roles of several accounts carry.
+    #[error(
+        "{} stored roles are named `{name}` ({}); name the one meant by its ARN",
+        arns.len(),
+        arns.join(", ")
+    )]
+    AmbiguousRole {
+        /// The name given.
+        name: String,
+        /// The ARNs of the roles carrying it.
+        arns: Vec<String>,
+    },
     /// The permission to remove names no known action.
     #[error("`{0}` matches no known action; write it as `service:Action`, e.g. s3:PutObject")]
     UnknownPermission(String),

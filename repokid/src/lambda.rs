@@ -1,6 +1,9 @@
 //! Lambda handlers, as plain async functions over JSON, so that the
 //! `lambdas` crate only wraps them in `lambda_runtime` (clients and the
-//! store built once, in [`Deps`]) and tests call them directly.
+//! store built once, in [`Deps`], e.g. by [`Deps::open`]) and tests call
+//! them directly. In Lambda the store is DynamoDB (`store.dynamodb_table`,
+//! e.g. `REPOKID__STORE__DYNAMODB_TABLE`): a function's `/tmp` does not
+//! outlive its instance.
 //!
 //! # `handle_update` (scheduled, e.g. daily by EventBridge)
 //! Input: any event; an EventBridge event may narrow the accounts with
@@ -18,7 +21,12 @@
 //! # `handle_repo_scheduled` (scheduled, e.g. hourly)
 //! Repos every role whose schedule is due (a notice to the configured SNS
 //! topic first), with the safe apply path of [`crate::apply`], and takes
-//! each repoed role off the schedule. Output:
+//! each repoed role off the schedule. Each role is changed in its own
+//! account (the account of its ARN): with `accounts.ids` set, as deployed,
+//! through `accounts.assume_role` assumed there (the function's own account
+//! included; once per account and invocation); without, with the function's
+//! own credentials, which reach only its own account's roles (another
+//! account's role fails, naming the fix, and the others go on). Output:
 //! ```json
 //! {"results": [{"role": "orders", "ok": true, "calls": 2, "committed": true,
 //!               "saved_version": 4, "removed_count": 17},
@@ -36,21 +44,36 @@ use time::OffsetDateTime;
 use crate::aws::AwsIam;
 use crate::aws::collect;
 use crate::aws::notify::SnsNotifier;
-use crate::config::Config;
+use crate::aws::route::Route;
+use crate::config::{Config, StoreBackend};
 use crate::err::StoreError;
 use crate::plan::{PlanConfig, Planner};
 use crate::schedule;
 use crate::stats;
-use crate::store::Store;
+use crate::store::{DynamoStore, SqliteStore, Store};
 
-/// What the handlers work with, built once per Lambda instance.
+/// What the handlers work with, built once per Lambda instance and shared
+/// by the invocations (every field is read only; the store is `Sync`).
 pub struct Deps {
     /// Where state is kept.
-    pub store: Box<dyn Store + Send>,
+    pub store: Box<dyn Store>,
     /// The SDK configuration of the function's role.
     pub sdk: SdkConfig,
     /// The configuration.
     pub config: Config,
+}
+
+impl Deps {
+    /// The dependencies with the store `config.store` selects: the
+    /// DynamoDB table through `sdk`, or the SQLite file (opened, and
+    /// created if missing).
+    pub fn open(config: Config, sdk: SdkConfig) -> Result<Deps, StoreError> {
+        let store: Box<dyn Store> = match config.store.backend() {
+            StoreBackend::DynamoDb(table) => Box::new(DynamoStore::from_sdk(&sdk, table)),
+            StoreBackend::Sqlite(path) => Box::new(SqliteStore::open(&path)?),
+        };
+        Ok(Deps { store, sdk, config })
+    }
 }
 
 /// Why an invocation failed as a whole.
@@ -85,7 +108,7 @@ fn catalogue() -> Result<&'static Catalogue, LambdaError> {
 
 /// The scheduled update (see the module documentation).
 pub async fn handle_update(
-    deps: &mut Deps,
+    deps: &Deps,
     event: Value,
     now: OffsetDateTime,
 ) -> Result<Value, LambdaError> {
@@ -95,8 +118,8 @@ pub async fn handle_update(
             .map_err(|e| LambdaError::BadEvent(format!("`detail.accounts`: {e}")))?;
     }
     let collected = collect::collect(&deps.sdk, &options).await;
-    let summary = deps.store.put_roles(&collected.roles, now)?;
-    deps.store.put_access(&collected.access, now)?;
+    let summary = deps.store.put_roles(&collected.roles, now).await?;
+    deps.store.put_access(&collected.access, now).await?;
     let mut planner = Planner::new(
         catalogue()?,
         PlanConfig {
@@ -104,8 +127,8 @@ pub async fn handle_update(
             ..deps.config.plan_config()
         },
     );
-    let totals = stats::account_totals(deps.store.as_ref(), &mut planner, now)?;
-    deps.store.put_totals(&totals)?;
+    let totals = stats::account_totals(deps.store.as_ref(), &mut planner, now).await?;
+    deps.store.put_totals(&totals).await?;
     Ok(json!({
         "roles": summary.roles,
         "new_versions": summary.new_versions,
@@ -116,11 +139,9 @@ pub async fn handle_update(
 }
 
 /// The repo of due roles (see the module documentation).
-pub async fn handle_repo_scheduled(
-    deps: &mut Deps,
-    now: OffsetDateTime,
-) -> Result<Value, LambdaError> {
-    let iam = AwsIam::new(&deps.sdk);
+pub async fn handle_repo_scheduled(deps: &Deps, now: OffsetDateTime) -> Result<Value, LambdaError> {
+    let route = Route::of(&deps.config.collect_options().accounts);
+    let iam = AwsIam::with_route(&deps.sdk, route);
     let notifier = deps
         .config
         .notify
@@ -140,7 +161,7 @@ pub async fn handle_repo_scheduled(
     let results = schedule::repo_due(
         &iam,
         notifier.as_ref(),
-        deps.store.as_mut(),
+        deps.store.as_ref(),
         &mut planner,
         true,
         now,

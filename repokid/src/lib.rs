@@ -11,8 +11,10 @@
 //!   its reason.
 //! - [`plan`]: the pure core. [`Planner::plan_role`] rewrites a role's
 //!   inline policies to what it used, with `now` as an argument.
-//! - [`store`]: [`Store`], kept in SQLite by [`SqliteStore`]: roles, every
-//!   policy version, access data, plans, schedule, leases, stats series.
+//! - [`store`]: [`Store`] (async, object-safe), kept in SQLite by
+//!   [`SqliteStore`] or in one DynamoDB table by [`DynamoStore`]: roles,
+//!   every policy version, access data, plans, schedule, leases, stats
+//!   series.
 //! - [`apply`]: `repo` (apply a plan to IAM, saving the current inline
 //!   policies first and restoring them if a call fails), `rollback` and
 //!   `remove`, over the [`Iam`] trait, each holding the role's lease.
@@ -22,8 +24,6 @@
 //! - [`config`]: the TOML configuration with environment overrides.
 //! - [`stats`]: per-account totals over time.
 //! - [`lambda`]: the Lambda handlers, plain async functions over JSON.
-//!
-//! Not built yet: the DynamoDB store (see the crate README).
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -44,4 +44,4 @@ pub use apply::{ApplyReport, Iam};
 pub use err::{AccessError, ApplyError, AwsError, ConfigError, IamError, StoreError};
 pub use model::{AccessRecord, InlineVersion, PolicyVersionRecord, RolePlan, RoleRecord};
 pub use plan::{PlanConfig, Planner, RoleInput};
-pub use store::{SqliteStore, Store};
+pub use store::{DynamoStore, SqliteStore, Store};

@@ -4,7 +4,8 @@
 //! permissions (`plan`), applies plans to IAM (`repo`), undoes them
 //! (`rollback`), removes one permission from listed roles (`remove`),
 //! schedules repos (`schedule`, `unschedule`, `scheduled`), finds roles
-//! granting a permission (`find`) and summarizes the store (`stats`).
+//! granting a permission (`find`), summarizes the store (`stats`) and
+//! creates the DynamoDB table of a DynamoDB store (`init-table`).
 //! Exit codes: 0 ok, 1 some account or role failed (the others were done),
 //! 2 usage, input or AWS error.
 
@@ -25,9 +26,12 @@ use repokid::aws::AwsIam;
 use repokid::aws::cloudtrail::S3Location;
 use repokid::aws::collect;
 use repokid::aws::notify::SnsNotifier;
-use repokid::config::Config;
+use repokid::aws::route::Route;
+use repokid::config::{Config, StoreBackend};
 use repokid::model::{Outcome, RolePlan};
-use repokid::{PlanConfig, Planner, RoleInput, RoleRecord, SqliteStore, Store, schedule, stats};
+use repokid::{
+    DynamoStore, PlanConfig, Planner, RoleInput, RoleRecord, SqliteStore, Store, schedule, stats,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -43,8 +47,9 @@ struct Cli {
     /// variable `REPOKID__<TABLE>__<KEY>`; flags win over both.
     #[arg(long, global = true, env = "REPOKID_CONFIG")]
     config: Option<PathBuf>,
-    /// The SQLite database holding roles, policy versions, access data and
-    /// plans (default: `store.sqlite` of the configuration, `repokid.db`).
+    /// A SQLite database holding roles, policy versions, access data and
+    /// plans, instead of the configuration's store (`store.sqlite`, default
+    /// `repokid.db`, or the DynamoDB table `store.dynamodb_table`).
     #[arg(long, global = true, env = "REPOKID_DB")]
     db: Option<PathBuf>,
     /// The time to plan at (RFC 3339), instead of the clock; for reproducible runs.
@@ -83,14 +88,15 @@ enum Command {
     /// saves them as a new version in the store first, then puts each
     /// rewritten policy and deletes each dropped one; a failed call puts
     /// back what was changed. With `--all` or `--scheduled`, a failing role
-    /// does not stop the others but makes the exit code 1.
+    /// does not stop the others but makes the exit code 1. Each role is
+    /// changed in its own account (see `--assume-role`).
     Repo(RepoArgs),
     /// Put back a stored version of a role's inline policies (a dry run unless `--commit`).
     ///
     /// Without `--version`, restores the version saved by the last `repo`.
     /// Every saved version is listed.
     Rollback {
-        /// The role name.
+        /// The role name, or its ARN (needed when roles of several accounts share the name).
         #[arg(long)]
         role: String,
         /// The stored version to restore (default: the one saved by the last `repo`).
@@ -99,6 +105,8 @@ enum Command {
         /// Make the changes (without it, only print them).
         #[arg(long)]
         commit: bool,
+        #[command(flatten)]
+        reach: ReachFlags,
     },
     /// Remove one permission from the inline policies of listed roles (a dry run unless `--commit`).
     ///
@@ -108,16 +116,18 @@ enum Command {
         /// An action or pattern (`s3:PutObject`, `s3:Put*`).
         #[arg(long)]
         permission: String,
-        /// A file with one role name a line (`#` comments and blank lines ignored).
+        /// A file with one role name or ARN a line (`#` comments and blank lines ignored).
         #[arg(long)]
         roles: PathBuf,
         /// Make the changes (without it, only print them).
         #[arg(long)]
         commit: bool,
+        #[command(flatten)]
+        reach: ReachFlags,
     },
     /// Schedule roles to be repoed after some days (notifies the SNS topic if configured).
     Schedule {
-        /// The role name.
+        /// The role name, or its ARN (needed when roles of several accounts share the name).
         #[arg(long, conflicts_with = "all", required_unless_present = "all")]
         role: Option<String>,
         /// Every role whose plan removes something.
@@ -131,7 +141,7 @@ enum Command {
     },
     /// Take a role off the schedule.
     Unschedule {
-        /// The role name.
+        /// The role name, or its ARN (needed when roles of several accounts share the name).
         #[arg(long)]
         role: String,
     },
@@ -140,6 +150,12 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+    /// Create the DynamoDB table of the store (keys `pk` and `sk`, on-demand capacity), unless it exists.
+    InitTable {
+        /// The table name (default: `store.dynamodb_table`).
+        #[arg(long)]
+        table: Option<String>,
     },
     /// Summarize the store and what plans would remove, with the per-account series.
     Stats {
@@ -174,6 +190,10 @@ struct UpdateArgs {
     /// Seconds an Access Advisor job may take (default: `access.advisor_timeout_seconds`).
     #[arg(long)]
     advisor_timeout: Option<u64>,
+    /// At most this many roles' Access Advisor jobs at once, per account
+    /// (default: `access.advisor_concurrency`, 8).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    advisor_concurrency: Option<usize>,
     /// CloudTrail log files to read, as `s3://bucket/prefix` (default: `access.cloudtrail`).
     #[arg(long)]
     cloudtrail: Option<String>,
@@ -227,9 +247,32 @@ impl FilterFlags {
     }
 }
 
+/// How IAM calls reach each role's account.
+#[derive(Args)]
+struct ReachFlags {
+    /// Assume this role in the account of each role changed (the caller's
+    /// own included). Default: `accounts.assume_role` when `accounts.ids` is
+    /// set, as `update` does; with no account listed, the caller's own
+    /// credentials, which reach only roles of the caller's account.
+    #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    assume_role: Option<String>,
+}
+
+impl ReachFlags {
+    /// IAM through the usual AWS environment, reaching each role's
+    /// account as these flags and the configuration say.
+    async fn iam(&self, config: &Config) -> AwsIam {
+        let route = match &self.assume_role {
+            Some(role) => Route::Assume(role.clone()),
+            None => Route::of(&config.collect_options().accounts),
+        };
+        AwsIam::with_route(&aws_config::load_from_env().await, route)
+    }
+}
+
 #[derive(Args)]
 struct PlanArgs {
-    /// Plan one role, by name.
+    /// Plan one role, by name (every role of that name) or ARN.
     #[arg(long, conflicts_with = "all", required_unless_present = "all")]
     role: Option<String>,
     /// Plan every role.
@@ -248,7 +291,7 @@ struct PlanArgs {
 #[derive(Args)]
 #[group(id = "which", required = true, multiple = false)]
 struct RepoArgs {
-    /// The role name.
+    /// The role name, or its ARN (needed when roles of several accounts share the name).
     #[arg(long, group = "which")]
     role: Option<String>,
     /// Every role whose plan removes something.
@@ -262,6 +305,8 @@ struct RepoArgs {
     commit: bool,
     #[command(flatten)]
     filters: FilterFlags,
+    #[command(flatten)]
+    reach: ReachFlags,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -279,7 +324,12 @@ enum StatsFormat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|rt| rt.block_on(run(cli)));
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("repokid: {e:#}");
@@ -307,11 +357,11 @@ fn load_config(path: Option<&Path>) -> Result<Config> {
     Config::load(&text, std::env::vars()).with_context(|| format!("`{name}`"))
 }
 
-/// The role names of a `--roles` file.
+/// The roles (names or ARNs) of a `--roles` file.
 fn role_file(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path).with_context(|| {
         format!(
-            "cannot read `{}`; pass a file of role names",
+            "cannot read `{}`; pass a file of role names or ARNs",
             path.display()
         )
     })?;
@@ -323,7 +373,34 @@ fn role_file(path: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+/// The store `--db` names (SQLite), else the configuration's: the SQLite
+/// file or the DynamoDB table; with a name for messages.
+struct Opened {
+    store: Box<dyn Store>,
+    name: String,
+}
+
+async fn open_store(db: Option<&Path>, config: &Config) -> Result<Opened> {
+    let backend = match db {
+        Some(path) => StoreBackend::Sqlite(path.to_path_buf()),
+        None => config.store.backend(),
+    };
+    Ok(match backend {
+        StoreBackend::Sqlite(path) => Opened {
+            store: Box::new(SqliteStore::open(&path)?),
+            name: format!("`{}`", path.display()),
+        },
+        StoreBackend::DynamoDb(table) => Opened {
+            name: format!("DynamoDB table `{table}`"),
+            store: Box::new(DynamoStore::from_sdk(
+                &aws_config::load_from_env().await,
+                table,
+            )),
+        },
+    })
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
     let now = match &cli.now {
         Some(text) => OffsetDateTime::parse(text, &Rfc3339).with_context(|| {
             format!("`--now {text}` is not an RFC 3339 time such as 2024-05-01T00:00:00Z")
@@ -331,24 +408,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
         None => OffsetDateTime::now_utc(),
     };
     let config = load_config(cli.config.as_deref())?;
-    let db = match (&cli.db, &config.store.sqlite) {
-        (Some(db), _) => db.clone(),
-        (None, Some(db)) => db.clone(),
-        (None, None) => bail!(
-            "this command needs a SQLite store; set `store.sqlite` or pass --db (the DynamoDB store is not implemented yet)"
-        ),
-    };
+    let db = cli.db.as_deref();
     let cat = Catalogue::try_builtin().map_err(|e| anyhow::anyhow!("{e}"))?;
     match cli.command {
+        Command::InitTable { table } => {
+            let table = match (table, config.store.dynamodb_table.clone()) {
+                (Some(t), _) | (None, Some(t)) => t,
+                (None, None) => bail!(
+                    "no table named; pass --table NAME or set `store.dynamodb_table` (REPOKID__STORE__DYNAMODB_TABLE)"
+                ),
+            };
+            let store = DynamoStore::from_sdk(&aws_config::load_from_env().await, &table);
+            store.create_table().await?;
+            println!("DynamoDB table `{table}` is ready (keys `pk` and `sk`, on-demand capacity)");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Update(args) => {
-            let mut store = SqliteStore::open(&db)?;
+            let opened = open_store(db, &config).await?;
+            let store = opened.store.as_ref();
             let code = match &args.from {
-                None => update_live(&mut store, &args, &config, &db, now)?,
+                None => update_live(store, &args, &config, &opened.name, now).await?,
                 Some(from) => {
-                    let (roles, versions, records) = update(&mut store, from, now)?;
+                    let (roles, versions, records) = update(store, from, now).await?;
                     println!(
-                        "{roles} roles, {versions} new policy versions, {records} access records stored in `{}`",
-                        db.display()
+                        "{roles} roles, {versions} new policy versions, {records} access records stored in {}",
+                        opened.name
                     );
                     ExitCode::SUCCESS
                 }
@@ -360,46 +444,46 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     ..config.plan_config()
                 },
             );
-            let totals = stats::account_totals(&store, &mut planner, now)?;
-            store.put_totals(&totals)?;
+            let totals = stats::account_totals(store, &mut planner, now).await?;
+            store.put_totals(&totals).await?;
             Ok(code)
         }
         Command::Plan(args) => {
-            let mut store = match &args.from {
+            let store: Box<dyn Store> = match &args.from {
                 Some(dir) => {
-                    let mut store = SqliteStore::in_memory()?;
-                    update(&mut store, dir, now)?;
-                    store
+                    let store = SqliteStore::in_memory()?;
+                    update(&store, dir, now).await?;
+                    Box::new(store)
                 }
-                None => SqliteStore::open(&db)?,
+                None => open_store(db, &config).await?.store,
             };
             let plan = args.filters.apply(&config);
-            plan_cmd(&mut store, cat, &args, plan, now)?;
+            plan_cmd(store.as_ref(), cat, &args, plan, now).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Find { permission, format } => {
-            find_cmd(&SqliteStore::open(&db)?, cat, &permission, format)?;
+            let opened = open_store(db, &config).await?;
+            find_cmd(opened.store.as_ref(), cat, &permission, format).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Stats { format } => {
-            stats_cmd(&SqliteStore::open(&db)?, cat, &config, format, now)?;
+            let opened = open_store(db, &config).await?;
+            stats_cmd(opened.store.as_ref(), cat, &config, format, now).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Repo(args) => repo_cmd(&args, &config, &db, cat, now),
+        Command::Repo(args) => repo_cmd(&args, &config, db, cat, now).await,
         Command::Rollback {
             role,
             version,
             commit,
+            reach,
         } => {
-            let mut store = SqliteStore::open(&db)?;
-            if let Some(arn) = store
-                .roles()?
-                .iter()
-                .find(|r| r.name == role)
-                .map(|r| r.arn.clone())
-            {
-                println!("stored versions of role {role}:");
-                for v in store.inline_versions(&arn)? {
+            let opened = open_store(db, &config).await?;
+            let store = opened.store.as_ref();
+            // Not found or ambiguous: `rollback` below says so.
+            if let Ok(found) = apply::find_role(store, &role).await {
+                println!("stored versions of role {} ({}):", found.name, found.arn);
+                for v in store.inline_versions(&found.arn).await? {
                     let names: Vec<&str> = v.policies.iter().map(|p| p.name.as_str()).collect();
                     println!(
                         "  {:>3}  {}  {:15}  {}",
@@ -410,10 +494,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     );
                 }
             }
-            let report = runtime()?.block_on(async {
-                let iam = AwsIam::new(&aws_config::load_from_env().await);
-                apply::rollback(&iam, &mut store, &role, version, commit, now).await
-            })?;
+            let iam = reach.iam(&config).await;
+            let report = apply::rollback(&iam, store, &role, version, commit, now).await?;
             print_apply(&report, "rollback");
             Ok(ExitCode::SUCCESS)
         }
@@ -421,31 +503,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
             permission,
             roles,
             commit,
+            reach,
         } => {
             let names = role_file(&roles)?;
-            let mut store = SqliteStore::open(&db)?;
+            let opened = open_store(db, &config).await?;
             let mut planner = Planner::new(cat, config.plan_config());
-            let results = runtime()?.block_on(async {
-                let iam = AwsIam::new(&aws_config::load_from_env().await);
-                let mut out = Vec::new();
-                for name in &names {
-                    let result = apply::remove(
-                        &iam,
-                        &mut store,
-                        &mut planner,
-                        name,
-                        &permission,
-                        commit,
-                        now,
-                    )
-                    .await;
-                    out.push(RoleResult {
-                        role_name: name.clone(),
-                        result,
-                    });
-                }
-                out
-            });
+            let iam = reach.iam(&config).await;
+            let mut results = Vec::new();
+            for name in &names {
+                let result = apply::remove(
+                    &iam,
+                    opened.store.as_ref(),
+                    &mut planner,
+                    cat,
+                    name,
+                    &permission,
+                    commit,
+                    now,
+                )
+                .await;
+                results.push(RoleResult {
+                    role_name: name.clone(),
+                    result,
+                });
+            }
             Ok(print_results(&results, "remove"))
         }
         Command::Schedule {
@@ -454,7 +535,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             days,
             filters,
         } => {
-            let mut store = SqliteStore::open(&db)?;
+            let opened = open_store(db, &config).await?;
+            let store = opened.store.as_ref();
             let mut planner = Planner::new(
                 cat,
                 PlanConfig {
@@ -464,22 +546,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             let names = match role {
                 Some(name) => vec![name],
-                None if all => apply::repoable(&store, &mut planner, now)?,
+                None if all => apply::repoable(store, &mut planner, now).await?,
                 None => Vec::new(),
             };
             let days = days.unwrap_or(config.schedule.days);
-            let results = runtime()?.block_on(async {
-                let notifier = notifier(&config).await;
-                schedule::schedule(
-                    &mut store,
-                    &mut planner,
-                    notifier.as_ref(),
-                    &names,
-                    days,
-                    now,
-                )
-                .await
-            });
+            let notifier = notifier(&config).await;
+            let results =
+                schedule::schedule(store, &mut planner, notifier.as_ref(), &names, days, now).await;
             let mut failed = false;
             for r in &results {
                 match &r.result {
@@ -502,17 +575,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Unschedule { role } => {
-            let mut store = SqliteStore::open(&db)?;
-            let Some(entry) = store.scheduled()?.into_iter().find(|s| s.role_name == role) else {
+            let opened = open_store(db, &config).await?;
+            let store = opened.store.as_ref();
+            let by_arn = role.starts_with("arn:");
+            let mut found: Vec<_> = store
+                .scheduled()
+                .await?
+                .into_iter()
+                .filter(|s| {
+                    if by_arn {
+                        s.role_arn == role
+                    } else {
+                        s.role_name == role
+                    }
+                })
+                .collect();
+            if found.len() > 1 {
+                let arns: Vec<String> = found.into_iter().map(|s| s.role_arn).collect();
+                bail!(
+                    "{} scheduled roles are named `{role}` ({}); name the one meant by its ARN",
+                    arns.len(),
+                    arns.join(", ")
+                );
+            }
+            let Some(entry) = found.pop() else {
                 bail!("role `{role}` is not scheduled; see `repokid scheduled`");
             };
-            store.unschedule(&entry.role_arn)?;
-            println!("{role}: taken off the schedule");
+            store.unschedule(&entry.role_arn).await?;
+            println!("{role}: taken off the schedule ({})", entry.role_arn);
             Ok(ExitCode::SUCCESS)
         }
         Command::Scheduled { format } => {
-            let store = SqliteStore::open(&db)?;
-            let entries = store.scheduled()?;
+            let opened = open_store(db, &config).await?;
+            let entries = opened.store.scheduled().await?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&entries)?),
                 Format::Table => {
@@ -544,42 +639,37 @@ async fn notifier(config: &Config) -> Option<SnsNotifier> {
     })
 }
 
-fn repo_cmd(
+async fn repo_cmd(
     args: &RepoArgs,
     config: &Config,
-    db: &Path,
+    db: Option<&Path>,
     cat: &Catalogue,
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
-    let mut store = SqliteStore::open(db)?;
+    let opened = open_store(db, config).await?;
+    let store = opened.store.as_ref();
     let mut planner = Planner::new(cat, args.filters.apply(config));
+    let iam = args.reach.iam(config).await;
     if let Some(role) = &args.role {
-        let report = runtime()?.block_on(async {
-            let iam = AwsIam::new(&aws_config::load_from_env().await);
-            apply::repo(&iam, &mut store, &mut planner, role, args.commit, now).await
-        })?;
+        let report = apply::repo(&iam, store, &mut planner, role, args.commit, now).await?;
         print_apply(&report, "repo");
         return Ok(ExitCode::SUCCESS);
     }
-    let results = runtime()?.block_on(async {
-        let iam = AwsIam::new(&aws_config::load_from_env().await);
-        if args.scheduled {
-            let notifier = notifier(config).await;
-            schedule::repo_due(
-                &iam,
-                notifier.as_ref(),
-                &mut store,
-                &mut planner,
-                args.commit,
-                now,
-            )
-            .await
-            .map_err(anyhow::Error::from)
-        } else {
-            let names = apply::repoable(&store, &mut planner, now)?;
-            Ok(apply::repo_many(&iam, &mut store, &mut planner, &names, args.commit, now).await)
-        }
-    })?;
+    let results = if args.scheduled {
+        let notifier = notifier(config).await;
+        schedule::repo_due(
+            &iam,
+            notifier.as_ref(),
+            store,
+            &mut planner,
+            args.commit,
+            now,
+        )
+        .await?
+    } else {
+        let arns = apply::repoable(store, &mut planner, now).await?;
+        apply::repo_many(&iam, store, &mut planner, &arns, args.commit, now).await
+    };
     if results.is_empty() {
         println!("no role to repo");
     }
@@ -604,13 +694,6 @@ fn print_results(results: &[RoleResult], command: &str) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
 }
 
 fn print_apply(report: &ApplyReport, command: &str) {
@@ -678,11 +761,11 @@ fn print_apply(report: &ApplyReport, command: &str) {
 }
 
 /// `update` from the AWS APIs.
-fn update_live(
-    store: &mut dyn Store,
+async fn update_live(
+    store: &dyn Store,
     args: &UpdateArgs,
     config: &Config,
-    db: &Path,
+    store_name: &str,
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
     let mut options = config.collect_options();
@@ -710,13 +793,14 @@ fn update_live(
         if let Some(secs) = args.advisor_timeout {
             advisor.timeout = std::time::Duration::from_secs(secs);
         }
+        if let Some(n) = args.advisor_concurrency {
+            advisor.concurrency = n;
+        }
     }
-    let collected = runtime()?.block_on(async {
-        let config = aws_config::load_from_env().await;
-        collect::collect(&config, &options).await
-    });
-    let summary = store.put_roles(&collected.roles, now)?;
-    store.put_access(&collected.access, now)?;
+    let sdk = aws_config::load_from_env().await;
+    let collected = collect::collect(&sdk, &options).await;
+    let summary = store.put_roles(&collected.roles, now).await?;
+    store.put_access(&collected.access, now).await?;
     for a in &collected.accounts {
         println!(
             "account {}: {} roles, {} Access Advisor records",
@@ -724,11 +808,10 @@ fn update_live(
         );
     }
     println!(
-        "{} roles, {} new policy versions, {} access records stored in `{}`",
+        "{} roles, {} new policy versions, {} access records stored in {store_name}",
         summary.roles,
         summary.new_versions,
         collected.access.len(),
-        db.display()
     );
     for f in &collected.failures {
         eprintln!("repokid: {}: {}", f.target, f.error);
@@ -741,7 +824,11 @@ fn update_live(
 }
 
 /// Reads `dir` into the store: (roles, new policy versions, access records).
-fn update(store: &mut dyn Store, dir: &Path, now: OffsetDateTime) -> Result<(usize, usize, usize)> {
+async fn update(
+    store: &dyn Store,
+    dir: &Path,
+    now: OffsetDateTime,
+) -> Result<(usize, usize, usize)> {
     let export = dir.join("authorization-details.json");
     let text = std::fs::read_to_string(&export).with_context(|| {
         format!(
@@ -752,7 +839,7 @@ fn update(store: &mut dyn Store, dir: &Path, now: OffsetDateTime) -> Result<(usi
     let details =
         AccountDetails::parse(&text).with_context(|| format!("`{}`", export.display()))?;
     let roles = RoleRecord::from_account(&details);
-    let summary = store.put_roles(&roles, now)?;
+    let summary = store.put_roles(&roles, now).await?;
     let mut records = Vec::new();
     let access = dir.join("access");
     if access.is_dir() {
@@ -776,23 +863,26 @@ fn update(store: &mut dyn Store, dir: &Path, now: OffsetDateTime) -> Result<(usi
     if trail.is_dir() {
         records.extend(CloudTrailDir { dir: trail }.records()?);
     }
-    store.put_access(&records, now)?;
+    store.put_access(&records, now).await?;
     Ok((summary.roles, summary.new_versions, records.len()))
 }
 
-fn plans(
+async fn plans(
     store: &dyn Store,
     cat: &Catalogue,
     config: PlanConfig,
     only: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Vec<RolePlan>> {
-    let roles = store.roles()?;
-    let access = store.access()?;
+    let roles = store.roles().await?;
+    let access = store.access().await?;
     let mut planner = Planner::new(cat, config);
     let mut out = Vec::new();
-    for role in roles.iter().filter(|r| only.is_none_or(|n| n == r.name)) {
-        let history = store.policy_history(&role.arn)?;
+    for role in roles
+        .iter()
+        .filter(|r| only.is_none_or(|n| n == r.name || n == r.arn))
+    {
+        let history = store.policy_history(&role.arn).await?;
         let input = RoleInput {
             role,
             access: access.role(&role.arn),
@@ -808,8 +898,8 @@ fn plans(
     Ok(out)
 }
 
-fn plan_cmd(
-    store: &mut SqliteStore,
+async fn plan_cmd(
+    store: &dyn Store,
     cat: &Catalogue,
     args: &PlanArgs,
     config: PlanConfig,
@@ -820,9 +910,9 @@ fn plan_cmd(
         diffs: args.role.is_some() || args.format == Format::Json,
         ..config
     };
-    let plans = plans(store, cat, config, args.role.as_deref(), now)?;
+    let plans = plans(store, cat, config, args.role.as_deref(), now).await?;
     for plan in &plans {
-        store.put_plan(plan, now)?;
+        store.put_plan(plan, now).await?;
     }
     match (args.format, args.role.is_some()) {
         (Format::Json, _) => println!("{}", serde_json::to_string_pretty(&plans)?),
@@ -964,7 +1054,12 @@ fn print_plan_detail(plan: &RolePlan) {
     }
 }
 
-fn find_cmd(store: &dyn Store, cat: &Catalogue, permission: &str, format: Format) -> Result<()> {
+async fn find_cmd(
+    store: &dyn Store,
+    cat: &Catalogue,
+    permission: &str,
+    format: Format,
+) -> Result<()> {
     let wanted = expand(cat, [permission]).actions;
     if wanted.is_empty() {
         bail!(
@@ -972,7 +1067,7 @@ fn find_cmd(store: &dyn Store, cat: &Catalogue, permission: &str, format: Format
         );
     }
     let mut hits: Vec<HashMap<&str, String>> = Vec::new();
-    let roles = store.roles()?;
+    let roles = store.roles().await?;
     for role in &roles {
         let docs = role
             .inline
@@ -1021,24 +1116,24 @@ fn find_cmd(store: &dyn Store, cat: &Catalogue, permission: &str, format: Format
     Ok(())
 }
 
-fn stats_cmd(
+async fn stats_cmd(
     store: &dyn Store,
     cat: &Catalogue,
     config: &Config,
     format: StatsFormat,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let series = store.totals()?;
+    let series = store.totals().await?;
     if format == StatsFormat::Csv {
         print!("{}", stats::csv(&series));
         return Ok(());
     }
-    let stats = store.stats()?;
+    let stats = store.stats().await?;
     let config = PlanConfig {
         diffs: false,
         ..config.plan_config()
     };
-    let plans = plans(store, cat, config, None, now)?;
+    let plans = plans(store, cat, config, None, now).await?;
     let mut outcomes: HashMap<&str, usize> = HashMap::new();
     for p in &plans {
         *outcomes.entry(p.outcome.label()).or_default() += 1;

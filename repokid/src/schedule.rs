@@ -64,7 +64,7 @@ pub trait Notifier {
 /// A role scheduled, or why not.
 #[derive(Debug)]
 pub struct ScheduleResult {
-    /// The role name.
+    /// The role as named to [`schedule`]: a name or an ARN.
     pub role_name: String,
     /// The schedule entry, or why the role was not scheduled.
     pub result: Result<Scheduled, ScheduleError>,
@@ -74,13 +74,13 @@ pub struct ScheduleResult {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScheduleError {
-    /// Not in the store.
-    #[error("no role named `{0}` in the store; run `repokid update` first")]
-    UnknownRole(String),
+    /// Not in the store, or a name roles of several accounts carry.
+    #[error(transparent)]
+    Role(ApplyError),
     /// Its plan removes nothing (skipped, refused or unchanged).
     #[error("role `{role}`: nothing to repo ({outcome}); see `repokid plan --role {role}`")]
     NothingToRepo {
-        /// The role name.
+        /// The role as named (a name or an ARN).
         role: String,
         /// The plan's outcome.
         outcome: &'static str,
@@ -98,20 +98,17 @@ pub enum ScheduleError {
     },
 }
 
-/// The plan of stored role `name` at `now`.
-fn stored_plan(
+/// The plan at `now` of stored role `role` (a name or an ARN, see
+/// [`apply::find_role`]).
+async fn stored_plan(
     store: &dyn Store,
     planner: &mut Planner<'_>,
-    name: &str,
+    role: &str,
     now: OffsetDateTime,
-) -> Result<RolePlan, ScheduleError> {
-    let role = store
-        .roles()?
-        .into_iter()
-        .find(|r| r.name == name)
-        .ok_or_else(|| ScheduleError::UnknownRole(name.to_owned()))?;
-    let history = store.policy_history(&role.arn)?;
-    let access = store.access()?;
+) -> Result<RolePlan, ApplyError> {
+    let role = apply::find_role(store, role).await?;
+    let history = store.policy_history(&role.arn).await?;
+    let access = store.access().await?;
     Ok(planner.plan_role(
         RoleInput {
             role: &role,
@@ -139,21 +136,22 @@ fn notice(
     }
 }
 
-/// Schedules each of `names` whose plan removes something, due `days`
-/// after `now`, and notifies (when a notifier is given).
+/// Schedules each of `roles` (names or ARNs, see [`apply::find_role`])
+/// whose plan removes something, due `days` after `now`, and notifies
+/// (when a notifier is given).
 pub async fn schedule<N: Notifier>(
-    store: &mut dyn Store,
+    store: &dyn Store,
     planner: &mut Planner<'_>,
     notifier: Option<&N>,
-    names: &[String],
+    roles: &[String],
     days: i64,
     now: OffsetDateTime,
 ) -> Vec<ScheduleResult> {
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let result = schedule_one(store, planner, notifier, name, days, now).await;
+    let mut out = Vec::with_capacity(roles.len());
+    for role in roles {
+        let result = schedule_one(store, planner, notifier, role, days, now).await;
         out.push(ScheduleResult {
-            role_name: name.clone(),
+            role_name: role.clone(),
             result,
         });
     }
@@ -161,14 +159,19 @@ pub async fn schedule<N: Notifier>(
 }
 
 async fn schedule_one<N: Notifier>(
-    store: &mut dyn Store,
+    store: &dyn Store,
     planner: &mut Planner<'_>,
     notifier: Option<&N>,
     name: &str,
     days: i64,
     now: OffsetDateTime,
 ) -> Result<Scheduled, ScheduleError> {
-    let plan = stored_plan(store, planner, name, now)?;
+    let plan = stored_plan(store, planner, name, now)
+        .await
+        .map_err(|e| match e {
+            ApplyError::Store(e) => ScheduleError::Store(e),
+            e => ScheduleError::Role(e),
+        })?;
     if plan.outcome != Outcome::Repo {
         return Err(ScheduleError::NothingToRepo {
             role: name.to_owned(),
@@ -182,7 +185,7 @@ async fn schedule_one<N: Notifier>(
         scheduled_at: now,
         notified: false,
     };
-    store.schedule(&entry)?;
+    store.schedule(&entry).await?;
     if let Some(n) = notifier {
         n.notify(&notice(NoticeEvent::Scheduled, &plan, entry.due_at, now))
             .await
@@ -191,34 +194,36 @@ async fn schedule_one<N: Notifier>(
                 source,
             })?;
         entry.notified = true;
-        store.schedule(&entry)?;
+        store.schedule(&entry).await?;
     }
     Ok(entry)
 }
 
 /// The scheduled roles due at `now`.
-pub fn due(store: &dyn Store, now: OffsetDateTime) -> Result<Vec<Scheduled>, StoreError> {
+pub async fn due(store: &dyn Store, now: OffsetDateTime) -> Result<Vec<Scheduled>, StoreError> {
     Ok(store
-        .scheduled()?
+        .scheduled()
+        .await?
         .into_iter()
         .filter(|s| s.due_at <= now)
         .collect())
 }
 
-/// Repos every role due at `now`: a notice first (when a notifier is
+/// Repos every role due at `now`, the role of the entry's ARN (in its own
+/// account, as `iam` routes it): a notice first (when a notifier is
 /// given; if it fails, that role is not repoed), then [`apply::repo`];
 /// with `commit`, a role whose repo succeeded (or had nothing left to do)
 /// leaves the schedule. One role failing does not stop the others.
 pub async fn repo_due<I: Iam, N: Notifier>(
     iam: &I,
     notifier: Option<&N>,
-    store: &mut dyn Store,
+    store: &dyn Store,
     planner: &mut Planner<'_>,
     commit: bool,
     now: OffsetDateTime,
 ) -> Result<Vec<RoleResult>, StoreError> {
     let mut out = Vec::new();
-    for entry in due(store, now)? {
+    for entry in due(store, now).await? {
         let result = repo_one_due(iam, notifier, store, planner, &entry, commit, now).await;
         out.push(RoleResult {
             role_name: entry.role_name,
@@ -231,17 +236,14 @@ pub async fn repo_due<I: Iam, N: Notifier>(
 async fn repo_one_due<I: Iam, N: Notifier>(
     iam: &I,
     notifier: Option<&N>,
-    store: &mut dyn Store,
+    store: &dyn Store,
     planner: &mut Planner<'_>,
     entry: &Scheduled,
     commit: bool,
     now: OffsetDateTime,
 ) -> Result<crate::apply::ApplyReport, ApplyError> {
     if let Some(n) = notifier.filter(|_| commit) {
-        let plan = stored_plan(store, planner, &entry.role_name, now).map_err(|e| match e {
-            ScheduleError::Store(e) => ApplyError::Store(e),
-            _ => ApplyError::UnknownRole(entry.role_name.clone()),
-        })?;
+        let plan = stored_plan(store, planner, &entry.role_arn, now).await?;
         n.notify(&notice(NoticeEvent::Repo, &plan, entry.due_at, now))
             .await
             .map_err(|source| ApplyError::Notify {
@@ -249,9 +251,9 @@ async fn repo_one_due<I: Iam, N: Notifier>(
                 source,
             })?;
     }
-    let report = apply::repo(iam, store, planner, &entry.role_name, commit, now).await?;
+    let report = apply::repo(iam, store, planner, &entry.role_arn, commit, now).await?;
     if commit {
-        store.unschedule(&entry.role_arn)?;
+        store.unschedule(&entry.role_arn).await?;
     }
     Ok(report)
 }

@@ -17,16 +17,16 @@ pub fn account_of(arn: &str) -> &str {
 
 /// Each account's totals over the store's roles, planned at `now` (the
 /// planner should not compute diffs: they are not needed here).
-pub fn account_totals(
+pub async fn account_totals(
     store: &dyn Store,
     planner: &mut Planner<'_>,
     now: OffsetDateTime,
 ) -> Result<Vec<AccountTotals>, StoreError> {
-    let access = store.access()?;
+    let access = store.access().await?;
     let mut by_account: BTreeMap<String, AccountTotals> = BTreeMap::new();
-    for role in store.roles()? {
+    for role in store.roles().await? {
         let account = account_of(&role.arn).to_owned();
-        let history = store.policy_history(&role.arn)?;
+        let history = store.policy_history(&role.arn).await?;
         let role_access = access.role(&role.arn);
         let plan = planner.plan_role(
             RoleInput {

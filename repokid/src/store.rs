@@ -1,19 +1,29 @@
-//! Persistence behind [`Store`], with SQLite ([`SqliteStore`]) as the
-//! implementation.
+//! Persistence behind [`Store`]: [`SqliteStore`] (one file, the default)
+//! and [`DynamoStore`] (one DynamoDB table, for Lambda).
 //!
 //! What is kept: the latest inventory of each role; every version of every
 //! policy a role has held (a new version is added when the document
 //! changes, and none is ever overwritten or deleted); access records,
 //! merged latest-use-wins, with the time each role's data was last
-//! collected; and every plan computed, as JSON.
+//! collected; every plan computed, as JSON; every saved set of a role's
+//! inline policies ([`InlineVersion`], numbered per role, never
+//! overwritten); the schedule; per-role leases; the per-account stats
+//! series.
+//!
+//! The trait is asynchronous and object-safe (callers hold a
+//! `Box<dyn Store>` or `&dyn Store`) and every method takes `&self`: a
+//! store is shared, and its own writes are atomic where the semantics need
+//! it (a new version number, a lease). Time always comes in as an argument.
 
-use std::path::Path;
+mod dynamo;
+mod sqlite;
 
-use policies::Policy;
-use rusqlite::{Connection, OptionalExtension, params};
+pub use dynamo::DynamoStore;
+pub use sqlite::SqliteStore;
+
 use time::OffsetDateTime;
 
-use crate::access::{AccessHistory, RoleAccess};
+use crate::access::AccessHistory;
 use crate::err::StoreError;
 use crate::model::{
     AccessRecord, AccountTotals, InlineVersion, NamedPolicy, PolicyVersionRecord, RolePlan,
@@ -45,527 +55,70 @@ pub struct UpdateSummary {
 }
 
 /// Where repokid keeps its state.
-pub trait Store {
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
     /// Saves the inventory seen at `seen_at`, adding a policy version for
-    /// every inline or attached document that differs from the latest stored.
-    fn put_roles(
-        &mut self,
+    /// every inline or attached document that differs from the latest stored
+    /// version of that policy.
+    async fn put_roles(
+        &self,
         roles: &[RoleRecord],
         seen_at: OffsetDateTime,
     ) -> Result<UpdateSummary, StoreError>;
     /// Every role, by name.
-    fn roles(&self) -> Result<Vec<RoleRecord>, StoreError>;
-    /// A role's policy versions, oldest first.
-    fn policy_history(&self, role_arn: &str) -> Result<Vec<PolicyVersionRecord>, StoreError>;
-    /// Merges access records collected at `collected_at`.
-    fn put_access(
-        &mut self,
+    async fn roles(&self) -> Result<Vec<RoleRecord>, StoreError>;
+    /// A role's policy versions, oldest first (by time seen, then policy,
+    /// then version).
+    async fn policy_history(&self, role_arn: &str) -> Result<Vec<PolicyVersionRecord>, StoreError>;
+    /// Merges access records collected at `collected_at`: per role, service
+    /// and action the latest use wins; per role the latest collection time.
+    async fn put_access(
+        &self,
         records: &[AccessRecord],
         collected_at: OffsetDateTime,
     ) -> Result<(), StoreError>;
     /// The merged access history of every role.
-    fn access(&self) -> Result<AccessHistory, StoreError>;
-    /// Saves a plan computed at `created_at`.
-    fn put_plan(&mut self, plan: &RolePlan, created_at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn access(&self) -> Result<AccessHistory, StoreError>;
+    /// Saves a plan computed at `created_at` (every plan is kept).
+    async fn put_plan(&self, plan: &RolePlan, created_at: OffsetDateTime)
+    -> Result<(), StoreError>;
     /// Counts of what is stored.
-    fn stats(&self) -> Result<StoreStats, StoreError>;
+    async fn stats(&self) -> Result<StoreStats, StoreError>;
     /// Saves all of a role's inline policies as read at `taken_at`, as a
     /// new version (none is ever overwritten); answers its number.
-    fn put_inline_version(
-        &mut self,
+    async fn put_inline_version(
+        &self,
         role_arn: &str,
         policies: &[NamedPolicy],
         reason: VersionReason,
         taken_at: OffsetDateTime,
     ) -> Result<u32, StoreError>;
     /// A role's saved inline-policy versions, oldest first.
-    fn inline_versions(&self, role_arn: &str) -> Result<Vec<InlineVersion>, StoreError>;
+    async fn inline_versions(&self, role_arn: &str) -> Result<Vec<InlineVersion>, StoreError>;
     /// Schedules a role (replacing an earlier schedule of it).
-    fn schedule(&mut self, entry: &Scheduled) -> Result<(), StoreError>;
+    async fn schedule(&self, entry: &Scheduled) -> Result<(), StoreError>;
     /// Cancels a role's schedule; answers whether there was one.
-    fn unschedule(&mut self, role_arn: &str) -> Result<bool, StoreError>;
-    /// Every scheduled role, soonest due first.
-    fn scheduled(&self) -> Result<Vec<Scheduled>, StoreError>;
+    async fn unschedule(&self, role_arn: &str) -> Result<bool, StoreError>;
+    /// Every scheduled role, soonest due first (then by ARN).
+    async fn scheduled(&self) -> Result<Vec<Scheduled>, StoreError>;
     /// Takes the lease on a role for `owner` until `expires_at`, if no other
     /// owner holds an unexpired one at `now`; answers whether it was taken.
-    /// The same owner may take it again (extending it).
-    fn try_lock(
-        &mut self,
+    /// The same owner may take it again (extending it). Atomic: of two
+    /// runs asking at once, one gets it.
+    async fn try_lock(
+        &self,
         role_arn: &str,
         owner: &str,
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
     /// Gives up `owner`'s lease on a role (nothing if another owner holds it).
-    fn unlock(&mut self, role_arn: &str, owner: &str) -> Result<(), StoreError>;
-    /// Appends per-account totals to the stats series.
-    fn put_totals(&mut self, totals: &[AccountTotals]) -> Result<(), StoreError>;
+    async fn unlock(&self, role_arn: &str, owner: &str) -> Result<(), StoreError>;
+    /// Adds per-account totals to the stats series (replacing an entry of
+    /// the same time and account).
+    async fn put_totals(&self, totals: &[AccountTotals]) -> Result<(), StoreError>;
     /// The stats series, oldest first, by account within a time.
-    fn totals(&self) -> Result<Vec<AccountTotals>, StoreError>;
-}
-
-/// A [`Store`] in one SQLite file.
-pub struct SqliteStore {
-    conn: Connection,
-    path: String,
-}
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS roles (
-    arn TEXT PRIMARY KEY, name TEXT NOT NULL, record TEXT NOT NULL, seen_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS policy_versions (
-    role_arn TEXT NOT NULL, policy TEXT NOT NULL, version INTEGER NOT NULL,
-    document TEXT NOT NULL, seen_at INTEGER NOT NULL,
-    PRIMARY KEY (role_arn, policy, version));
-CREATE TABLE IF NOT EXISTS access (
-    role_arn TEXT NOT NULL, service TEXT NOT NULL, action TEXT NOT NULL,
-    last_used INTEGER, source TEXT NOT NULL,
-    PRIMARY KEY (role_arn, service, action));
-CREATE TABLE IF NOT EXISTS access_collected (
-    role_arn TEXT PRIMARY KEY, collected_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS plans (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, role_arn TEXT NOT NULL,
-    created_at INTEGER NOT NULL, plan TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS inline_versions (
-    role_arn TEXT NOT NULL, version INTEGER NOT NULL, taken_at INTEGER NOT NULL,
-    reason TEXT NOT NULL, policies TEXT NOT NULL,
-    PRIMARY KEY (role_arn, version));
-CREATE TABLE IF NOT EXISTS schedule (
-    role_arn TEXT PRIMARY KEY, entry TEXT NOT NULL, due_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS locks (
-    role_arn TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS totals (
-    taken_at INTEGER NOT NULL, account TEXT NOT NULL, entry TEXT NOT NULL,
-    PRIMARY KEY (taken_at, account));
-";
-
-impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`.
-    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let name = path.display().to_string();
-        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
-            path: name.clone(),
-            source,
-        })?;
-        SqliteStore::init(conn, name)
-    }
-
-    /// A store in memory, gone when dropped.
-    pub fn in_memory() -> Result<SqliteStore, StoreError> {
-        let conn = Connection::open_in_memory().map_err(|source| StoreError::Sqlite {
-            path: ":memory:".into(),
-            source,
-        })?;
-        SqliteStore::init(conn, ":memory:".into())
-    }
-
-    fn init(conn: Connection, path: String) -> Result<SqliteStore, StoreError> {
-        let store = SqliteStore { conn, path };
-        store.conn.execute_batch(SCHEMA).map_err(|e| store.sql(e))?;
-        Ok(store)
-    }
-
-    fn sql(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
-    }
-
-    fn corrupt(&self, what: &str, detail: impl ToString) -> StoreError {
-        StoreError::Corrupt {
-            path: self.path.clone(),
-            what: what.to_owned(),
-            detail: detail.to_string(),
-        }
-    }
-
-    fn time(&self, secs: i64) -> Result<OffsetDateTime, StoreError> {
-        OffsetDateTime::from_unix_timestamp(secs).map_err(|e| self.corrupt("time", e))
-    }
-
-    /// Runs a query and collects its rows, errors naming the store.
-    fn rows<T>(
-        &self,
-        sql: &str,
-        params: impl rusqlite::Params,
-        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>, StoreError> {
-        let mut stmt = self.conn.prepare(sql).map_err(|e| self.sql(e))?;
-        stmt.query_map(params, row)
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sql(e))
-    }
-}
-
-impl Store for SqliteStore {
-    fn put_roles(
-        &mut self,
-        roles: &[RoleRecord],
-        seen_at: OffsetDateTime,
-    ) -> Result<UpdateSummary, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
-        let mut summary = UpdateSummary::default();
-        let at = seen_at.unix_timestamp();
-        for role in roles {
-            let record = serde_json::to_string(role).map_err(|e| StoreError::Corrupt {
-                path: path.clone(),
-                what: format!("role `{}`", role.name),
-                detail: e.to_string(),
-            })?;
-            tx.execute(
-                "INSERT INTO roles (arn, name, record, seen_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (arn) DO UPDATE SET name = ?2, record = ?3, seen_at = ?4",
-                params![role.arn, role.name, record, at],
-            )
-            .map_err(sql)?;
-            summary.roles += 1;
-            let documents = role
-                .inline
-                .iter()
-                .map(|p| (p.name.as_str(), &p.document))
-                .chain(
-                    role.attached
-                        .iter()
-                        .filter_map(|a| a.document.as_ref().map(|d| (a.arn.as_str(), d))),
-                );
-            for (policy, document) in documents {
-                let text = document.to_json();
-                let latest: Option<(u32, String)> = tx
-                    .query_row(
-                        "SELECT version, document FROM policy_versions
-                         WHERE role_arn = ?1 AND policy = ?2 ORDER BY version DESC LIMIT 1",
-                        params![role.arn, policy],
-                        |row| Ok((row.get(0)?, row.get(1)?)),
-                    )
-                    .optional()
-                    .map_err(sql)?;
-                if latest.as_ref().is_some_and(|(_, doc)| *doc == text) {
-                    continue;
-                }
-                let version = latest.map_or(1, |(v, _)| v + 1);
-                tx.execute(
-                    "INSERT INTO policy_versions (role_arn, policy, version, document, seen_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![role.arn, policy, version, text, at],
-                )
-                .map_err(sql)?;
-                summary.new_versions += 1;
-            }
-        }
-        tx.commit().map_err(sql)?;
-        Ok(summary)
-    }
-
-    fn roles(&self) -> Result<Vec<RoleRecord>, StoreError> {
-        let texts = self.rows("SELECT record FROM roles ORDER BY name", [], |row| {
-            row.get::<_, String>(0)
-        })?;
-        texts
-            .iter()
-            .map(|t| serde_json::from_str(t).map_err(|e| self.corrupt("role", e)))
-            .collect()
-    }
-
-    fn policy_history(&self, role_arn: &str) -> Result<Vec<PolicyVersionRecord>, StoreError> {
-        let rows = self.rows(
-            "SELECT policy, version, document, seen_at FROM policy_versions
-                 WHERE role_arn = ?1 ORDER BY seen_at, policy, version",
-            [role_arn],
-            |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, u32>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, i64>(3)?,
-                ))
-            },
-        )?;
-        rows.into_iter()
-            .map(|(policy, version, document, seen_at)| {
-                Ok(PolicyVersionRecord {
-                    role_arn: role_arn.to_owned(),
-                    document: Policy::parse(&document)
-                        .map_err(|e| self.corrupt(&format!("policy `{policy}`"), e))?,
-                    policy,
-                    version,
-                    seen_at: self.time(seen_at)?,
-                })
-            })
-            .collect()
-    }
-
-    fn put_access(
-        &mut self,
-        records: &[AccessRecord],
-        collected_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
-        {
-            let mut put = tx
-                .prepare(
-                    "INSERT INTO access (role_arn, service, action, last_used, source)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (role_arn, service, action) DO UPDATE SET
-                       source = CASE WHEN excluded.last_used > coalesce(access.last_used, -1e18)
-                                THEN excluded.source ELSE access.source END,
-                       last_used = CASE WHEN excluded.last_used > coalesce(access.last_used, -1e18)
-                                THEN excluded.last_used ELSE access.last_used END",
-                )
-                .map_err(sql)?;
-            let mut collected = tx
-                .prepare(
-                    "INSERT INTO access_collected (role_arn, collected_at) VALUES (?1, ?2)
-                     ON CONFLICT (role_arn) DO UPDATE SET
-                       collected_at = max(collected_at, excluded.collected_at)",
-                )
-                .map_err(sql)?;
-            for r in records {
-                put.execute(params![
-                    r.role_arn,
-                    r.service.to_ascii_lowercase(),
-                    r.action.as_deref().unwrap_or("").to_ascii_lowercase(),
-                    r.last_used.map(OffsetDateTime::unix_timestamp),
-                    r.source.as_str(),
-                ])
-                .map_err(sql)?;
-                collected
-                    .execute(params![r.role_arn, collected_at.unix_timestamp()])
-                    .map_err(sql)?;
-            }
-        }
-        tx.commit().map_err(sql)
-    }
-
-    fn access(&self) -> Result<AccessHistory, StoreError> {
-        let mut history = AccessHistory::default();
-        let rows = self.rows(
-            "SELECT role_arn, service, action, last_used FROM access",
-            [],
-            |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, Option<i64>>(3)?,
-                ))
-            },
-        )?;
-        for (arn, service, action, last) in rows {
-            let last = last.map(|s| self.time(s)).transpose()?;
-            let role: &mut RoleAccess = history.roles.entry(arn).or_default();
-            if action.is_empty() {
-                role.services.insert(service, last);
-            } else {
-                role.actions.insert((service, action), last);
-            }
-        }
-        let rows = self.rows(
-            "SELECT role_arn, collected_at FROM access_collected",
-            [],
-            |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
-        )?;
-        for (arn, at) in rows {
-            let at = self.time(at)?;
-            history.roles.entry(arn).or_default().collected(at);
-        }
-        Ok(history)
-    }
-
-    fn put_plan(&mut self, plan: &RolePlan, created_at: OffsetDateTime) -> Result<(), StoreError> {
-        let text = serde_json::to_string(plan).map_err(|e| self.corrupt("plan", e))?;
-        self.conn
-            .execute(
-                "INSERT INTO plans (role_arn, created_at, plan) VALUES (?1, ?2, ?3)",
-                params![plan.role_arn, created_at.unix_timestamp(), text],
-            )
-            .map_err(|e| self.sql(e))?;
-        Ok(())
-    }
-
-    fn stats(&self) -> Result<StoreStats, StoreError> {
-        let count = |sql: &str| -> Result<usize, StoreError> {
-            self.conn
-                .query_row(sql, [], |row| row.get::<_, i64>(0))
-                .map(|n| usize::try_from(n).unwrap_or(0))
-                .map_err(|e| self.sql(e))
-        };
-        Ok(StoreStats {
-            roles: count("SELECT count(*) FROM roles")?,
-            policy_versions: count("SELECT count(*) FROM policy_versions")?,
-            roles_with_access: count("SELECT count(*) FROM access_collected")?,
-            access_records: count("SELECT count(*) FROM access")?,
-            plans: count("SELECT count(*) FROM plans")?,
-        })
-    }
-
-    fn put_inline_version(
-        &mut self,
-        role_arn: &str,
-        policies: &[NamedPolicy],
-        reason: VersionReason,
-        taken_at: OffsetDateTime,
-    ) -> Result<u32, StoreError> {
-        let text = serde_json::to_string(policies).map_err(|e| self.corrupt("policies", e))?;
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
-        let version: u32 = tx
-            .query_row(
-                "SELECT coalesce(max(version), 0) + 1 FROM inline_versions WHERE role_arn = ?1",
-                [role_arn],
-                |row| row.get(0),
-            )
-            .map_err(sql)?;
-        tx.execute(
-            "INSERT INTO inline_versions (role_arn, version, taken_at, reason, policies)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                role_arn,
-                version,
-                taken_at.unix_timestamp(),
-                reason.as_str(),
-                text
-            ],
-        )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)?;
-        Ok(version)
-    }
-
-    fn inline_versions(&self, role_arn: &str) -> Result<Vec<InlineVersion>, StoreError> {
-        let rows = self.rows(
-            "SELECT version, taken_at, reason, policies FROM inline_versions
-                 WHERE role_arn = ?1 ORDER BY version",
-            [role_arn],
-            |row| {
-                Ok((
-                    row.get::<_, u32>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                ))
-            },
-        )?;
-        rows.into_iter()
-            .map(|(version, taken_at, reason, policies)| {
-                Ok(InlineVersion {
-                    role_arn: role_arn.to_owned(),
-                    version,
-                    taken_at: self.time(taken_at)?,
-                    reason: VersionReason::from_name(&reason)
-                        .ok_or_else(|| self.corrupt("version reason", &reason))?,
-                    policies: serde_json::from_str(&policies)
-                        .map_err(|e| self.corrupt(&format!("inline version {version}"), e))?,
-                })
-            })
-            .collect()
-    }
-
-    fn schedule(&mut self, entry: &Scheduled) -> Result<(), StoreError> {
-        let text = serde_json::to_string(entry).map_err(|e| self.corrupt("schedule", e))?;
-        self.conn
-            .execute(
-                "INSERT INTO schedule (role_arn, entry, due_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (role_arn) DO UPDATE SET entry = ?2, due_at = ?3",
-                params![entry.role_arn, text, entry.due_at.unix_timestamp()],
-            )
-            .map_err(|e| self.sql(e))?;
-        Ok(())
-    }
-
-    fn unschedule(&mut self, role_arn: &str) -> Result<bool, StoreError> {
-        let n = self
-            .conn
-            .execute("DELETE FROM schedule WHERE role_arn = ?1", [role_arn])
-            .map_err(|e| self.sql(e))?;
-        Ok(n > 0)
-    }
-
-    fn scheduled(&self) -> Result<Vec<Scheduled>, StoreError> {
-        self.rows(
-            "SELECT entry FROM schedule ORDER BY due_at, role_arn",
-            [],
-            |row| row.get::<_, String>(0),
-        )?
-        .iter()
-        .map(|t| serde_json::from_str(t).map_err(|e| self.corrupt("schedule", e)))
-        .collect()
-    }
-
-    fn try_lock(
-        &mut self,
-        role_arn: &str,
-        owner: &str,
-        now: OffsetDateTime,
-        expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        // One statement: SQLite runs it atomically, also across processes.
-        let n = self
-            .conn
-            .execute(
-                "INSERT INTO locks (role_arn, owner, expires_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (role_arn) DO UPDATE SET owner = ?2, expires_at = ?3
-                 WHERE locks.expires_at <= ?4 OR locks.owner = ?2",
-                params![
-                    role_arn,
-                    owner,
-                    expires_at.unix_timestamp(),
-                    now.unix_timestamp()
-                ],
-            )
-            .map_err(|e| self.sql(e))?;
-        Ok(n > 0)
-    }
-
-    fn unlock(&mut self, role_arn: &str, owner: &str) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "DELETE FROM locks WHERE role_arn = ?1 AND owner = ?2",
-                [role_arn, owner],
-            )
-            .map_err(|e| self.sql(e))?;
-        Ok(())
-    }
-
-    fn put_totals(&mut self, totals: &[AccountTotals]) -> Result<(), StoreError> {
-        for t in totals {
-            let text = serde_json::to_string(t).map_err(|e| self.corrupt("totals", e))?;
-            self.conn
-                .execute(
-                    "INSERT INTO totals (taken_at, account, entry) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (taken_at, account) DO UPDATE SET entry = ?3",
-                    params![t.taken_at.unix_timestamp(), t.account, text],
-                )
-                .map_err(|e| self.sql(e))?;
-        }
-        Ok(())
-    }
-
-    fn totals(&self) -> Result<Vec<AccountTotals>, StoreError> {
-        self.rows(
-            "SELECT entry FROM totals ORDER BY taken_at, account",
-            [],
-            |row| row.get::<_, String>(0),
-        )?
-        .iter()
-        .map(|t| serde_json::from_str(t).map_err(|e| self.corrupt("totals", e)))
-        .collect()
-    }
+    async fn totals(&self) -> Result<Vec<AccountTotals>, StoreError>;
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! `GenerateServiceLastAccessedDetails` and `GetServiceLastAccessedDetails`.
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_iam::Client;
@@ -15,7 +17,7 @@ use aws_sdk_iam::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use repokid::AwsError;
-use repokid::aws::advisor::{AdvisorOptions, role_access};
+use repokid::aws::advisor::{AdvisorOptions, role_access, roles_access};
 use repokid::model::AccessSource;
 
 const ROLE: &str = "arn:aws:iam::111122223333:role/orders";
@@ -29,6 +31,7 @@ fn fast() -> AdvisorOptions {
         poll_interval: Duration::from_millis(5),
         timeout: Duration::from_secs(5),
         page_size: Some(2),
+        concurrency: 1,
     }
 }
 
@@ -227,4 +230,94 @@ async fn a_job_in_progress_too_long_times_out() {
     );
     let polls = get.num_calls();
     assert!((3..=10).contains(&polls), "{polls} polls");
+}
+
+/// The Access Advisor jobs of a fake IAM, as AWS runs them: each is
+/// generated, polled while in progress, then read. A job is answered
+/// `COMPLETED` only once as many jobs are in progress as `bound` (or as
+/// remain), so a run that waited for each role before starting the next
+/// would time out; the fake records how many were in progress at once.
+#[derive(Default)]
+struct Jobs {
+    /// Job id → role ARN, for the jobs generated and not yet read.
+    running: HashMap<String, String>,
+    done: usize,
+    most_at_once: usize,
+    polls: usize,
+}
+
+fn several_roles(roles: usize, bound: usize) -> (Client, Arc<Mutex<Jobs>>, Vec<String>) {
+    let jobs = Arc::new(Mutex::new(Jobs::default()));
+    let generate = {
+        let jobs = Arc::clone(&jobs);
+        mock!(Client::generate_service_last_accessed_details).then_compute_output(move |r| {
+            let mut jobs = jobs.lock().unwrap();
+            let arn = r.arn().unwrap().to_owned();
+            let id = format!("job-{}", arn.rsplit('/').next().unwrap());
+            jobs.running.insert(id.clone(), arn);
+            jobs.most_at_once = jobs.most_at_once.max(jobs.running.len());
+            GenerateServiceLastAccessedDetailsOutput::builder()
+                .job_id(id)
+                .build()
+        })
+    };
+    let get = {
+        let jobs = Arc::clone(&jobs);
+        mock!(Client::get_service_last_accessed_details).then_compute_output(move |r| {
+            let mut jobs = jobs.lock().unwrap();
+            jobs.polls += 1;
+            let remaining = roles - jobs.done;
+            if jobs.running.len() < bound.min(remaining) {
+                return page(JobStatusType::InProgress, Vec::new(), None);
+            }
+            let arn = jobs.running.remove(r.job_id().unwrap()).unwrap();
+            jobs.done += 1;
+            // A service per role, named after it, used a day earlier per role.
+            let n = arn.rsplit('/').next().unwrap().trim_start_matches('r');
+            let used = APRIL_20 - n.parse::<i64>().unwrap() * 86_400;
+            page(
+                JobStatusType::Completed,
+                vec![service(&format!("svc{n}"), "Service", Some(used))],
+                None,
+            )
+        })
+    };
+    let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
+    let arns = (0..roles)
+        .map(|i| format!("arn:aws:iam::111122223333:role/r{i}"))
+        .collect();
+    (client, jobs, arns)
+}
+
+#[tokio::test]
+async fn the_jobs_of_several_roles_run_at_once_within_the_bound() {
+    const ROLES: usize = 7;
+    const BOUND: usize = 3;
+    let (client, jobs, arns) = several_roles(ROLES, BOUND);
+    let options = AdvisorOptions {
+        concurrency: BOUND,
+        ..fast()
+    };
+    let results = roles_access(&client, &arns, &options).await;
+    // One result per role, in the order given, each with its own records.
+    assert_eq!(results.len(), ROLES);
+    for (i, (result, arn)) in results.iter().zip(&arns).enumerate() {
+        assert_eq!(&result.role_arn, arn);
+        let records = result.result.as_ref().unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(&records[0].role_arn, arn);
+        assert_eq!(records[0].service, format!("svc{i}"));
+        let days = i64::try_from(i).unwrap();
+        assert_eq!(
+            records[0].last_used.map(|t| t.unix_timestamp()),
+            Some(APRIL_20 - days * 86_400)
+        );
+    }
+    let jobs = jobs.lock().unwrap();
+    assert_eq!(
+        jobs.most_at_once, BOUND,
+        "as many at once as the bound, no more"
+    );
+    assert_eq!(jobs.done, ROLES);
+    assert!(jobs.polls > ROLES, "some polls found a job in progress");
 }

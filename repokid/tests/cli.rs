@@ -193,3 +193,181 @@ fn configuration_errors_name_the_key() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The store from the environment alone (as in Lambda): a DynamoDB table on
+/// moto, created by `init-table`, then the same update, plan and stats.
+#[tokio::test]
+async fn a_dynamodb_store_named_by_the_environment() {
+    if testkit::aws_config().await.is_none() {
+        return;
+    }
+    let table = testkit::unique_name("repokid-cli");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_repokid"))
+            .args(["--now", NOW])
+            .args(args)
+            .env("REPOKID__STORE__DYNAMODB_TABLE", &table)
+            .env_remove("REPOKID_DB")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (ok, _, err) = run(&["scheduled"]);
+    assert!(
+        !ok && err.contains(&table) && err.contains("init-table"),
+        "{err}"
+    );
+    let (ok, out, err) = run(&["init-table"]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("`{table}` is ready")), "{out}");
+    // Again: it exists, nothing to do.
+    let (ok, _, err) = run(&["init-table"]);
+    assert!(ok, "{err}");
+
+    let from = examples();
+    let (ok, out, err) = run(&["update", "--from", from.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("10 roles, 12 new policy versions")
+            && out.contains(&format!("stored in DynamoDB table `{table}`")),
+        "{out}"
+    );
+    let (_, out, _) = run(&["update", "--from", from.to_str().unwrap()]);
+    assert!(out.contains(" 0 new policy versions"), "{out}");
+    let (ok, _, err) = run(&["plan", "--all"]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&["stats", "--format", "json"]);
+    assert!(ok, "{err}");
+    let stats: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(stats["store"]["roles"], 10);
+    assert_eq!(stats["store"]["policy_versions"], 12);
+    assert_eq!(stats["store"]["plans"], 10);
+    assert_eq!(stats["outcomes"]["repo"], 5);
+    assert_eq!(stats["series"].as_array().unwrap().len(), 1);
+}
+
+/// The example account is `111122223333`, not moto's caller account: with
+/// no role to assume, `repo` refuses its roles, naming the account and the
+/// fix; assuming `RepokidRole` there (by `--assume-role`, or by
+/// `accounts.ids`) it changes the role in its own account, path included.
+#[tokio::test]
+async fn repo_and_rollback_reach_the_account_of_the_role() {
+    let Some(config) = testkit::aws_config().await else {
+        return;
+    };
+    const ACCOUNT: &str = "111122223333";
+    const ARN: &str = "arn:aws:iam::111122223333:role/service-role/lambda-orders";
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let from = examples();
+    let (ok, _, err) = repokid(&db, &["update", "--from", from.to_str().unwrap()]);
+    assert!(ok, "{err}");
+
+    let (ok, _, err) = repokid(&db, &["repo", "--role", "lambda-orders"]);
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains(&format!("account `{ACCOUNT}`")) && err.contains("--assume-role"),
+        "{err}"
+    );
+    // `--all`: each role refused on its own; exit 1.
+    let out = Command::new(env!("CARGO_BIN_EXE_repokid"))
+        .arg("--db")
+        .arg(&db)
+        .args(["--now", NOW, "repo", "--all"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("5 of 5 roles failed"), "{err}");
+
+    // The role in its account, as the export has it.
+    let member = repokid::aws::accounts::assume(
+        &config,
+        repokid::aws::accounts::PARTITION,
+        ACCOUNT,
+        "RepokidRole",
+    )
+    .await
+    .unwrap();
+    let iam = aws_sdk_iam::Client::new(&member);
+    let export: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(from.join("authorization-details.json")).unwrap(),
+    )
+    .unwrap();
+    let role = export["RoleDetailList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Arn"] == ARN)
+        .unwrap();
+    // Already there when moto served an earlier run: put back as exported.
+    let _ = iam
+        .create_role()
+        .role_name("lambda-orders")
+        .path("/service-role/")
+        .assume_role_policy_document(role["AssumeRolePolicyDocument"].to_string())
+        .send()
+        .await;
+    for p in role["RolePolicyList"].as_array().unwrap() {
+        iam.put_role_policy()
+            .role_name("lambda-orders")
+            .policy_name(p["PolicyName"].as_str().unwrap())
+            .policy_document(p["PolicyDocument"].to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    let table_actions = || async {
+        let doc = iam
+            .get_role_policy()
+            .role_name("lambda-orders")
+            .policy_name("orders-table")
+            .send()
+            .await
+            .unwrap()
+            .policy_document;
+        let policy = policies::Policy::parse(&doc).unwrap();
+        policy
+            .statements
+            .iter()
+            .next()
+            .unwrap()
+            .action_patterns()
+            .len()
+    };
+    assert_eq!(table_actions().await, 4);
+
+    let (ok, out, err) = repokid(
+        &db,
+        &[
+            "repo",
+            "--role",
+            "lambda-orders",
+            "--assume-role",
+            "RepokidRole",
+            "--commit",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("PutRolePolicy orders-table"), "{out}");
+    assert_eq!(table_actions().await, 3, "dynamodb:UpdateItem removed");
+
+    // `accounts.ids` set: the configured role is assumed (the ARN names the role).
+    let out = Command::new(env!("CARGO_BIN_EXE_repokid"))
+        .arg("--db")
+        .arg(&db)
+        .args(["--now", NOW, "rollback", "--role", ARN, "--commit"])
+        .env("REPOKID__ACCOUNTS__IDS", format!("[\"{ACCOUNT}\"]"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(table_actions().await, 4);
+}

@@ -100,7 +100,7 @@ async fn accounts_run_concurrently_through_sts() {
     // moto keeps one IAM per account and hands assumed-role sessions the
     // role's account: a role created in account 2 is seen only there.
     let second = "222222222222";
-    let seen = accounts::assume(&config, second, "RepokidRole")
+    let seen = accounts::assume(&config, accounts::PARTITION, second, "RepokidRole")
         .await
         .unwrap();
     let name = testkit::unique_name("acct");

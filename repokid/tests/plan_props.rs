@@ -14,9 +14,7 @@ use policies::model::Effect;
 use proptest::prelude::*;
 use repokid::apply::{self, Iam, planned_policies};
 use repokid::model::{AccessRecord, AccessSource, NamedPolicy, Outcome};
-use repokid::{
-    IamError, PlanConfig, Planner, RoleAccess, RoleInput, RoleRecord, SqliteStore, Store,
-};
+use repokid::{IamError, PlanConfig, Planner, RoleAccess, RoleInput, RoleRecord, SqliteStore};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -285,20 +283,20 @@ proptest! {
         let cat = Catalogue::builtin();
         let before = policies_of(&shape);
         let iam = MapIam(RefCell::new(as_map(&before)));
-        let mut store = SqliteStore::in_memory().unwrap();
+        let store = SqliteStore::in_memory().unwrap();
         store.put_roles(&[role(before.clone())], NOW - Duration::days(200)).unwrap();
         store.put_access(&records(&services, &actions), NOW - Duration::days(1)).unwrap();
         let mut planner = Planner::new(cat, config());
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let report = rt
-            .block_on(apply::repo(&iam, &mut store, &mut planner, "shape", true, NOW))
+            .block_on(apply::repo(&iam, &store, &mut planner, "shape", true, NOW))
             .unwrap();
         if report.committed {
             prop_assert_eq!(
                 &*iam.0.borrow(),
                 &as_map(&planned_policies(&before, report.plan.as_ref().unwrap()))
             );
-            rt.block_on(apply::rollback(&iam, &mut store, "shape", None, true, NOW)).unwrap();
+            rt.block_on(apply::rollback(&iam, &store, "shape", None, true, NOW)).unwrap();
         }
         prop_assert_eq!(&*iam.0.borrow(), &as_map(&before));
     }

@@ -8,7 +8,7 @@ use repokid::aws::AwsIam;
 use repokid::aws::notify::SnsNotifier;
 use repokid::model::{AccessRecord, AccessSource, NamedPolicy};
 use repokid::schedule::{self, Notifier};
-use repokid::{PlanConfig, Planner, RoleRecord, SqliteStore, Store};
+use repokid::{PlanConfig, Planner, RoleRecord, SqliteStore};
 use time::{Duration, OffsetDateTime};
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -99,6 +99,7 @@ async fn scheduled_roles_are_notified_then_repoed_when_due() {
     let arn = iam_sdk
         .create_role()
         .role_name(&name)
+        .path("/service/")
         .assume_role_policy_document(TRUST)
         .send()
         .await
@@ -115,14 +116,14 @@ async fn scheduled_roles_are_notified_then_repoed_when_due() {
         .await
         .unwrap();
     let now = OffsetDateTime::now_utc();
-    let mut store = SqliteStore::in_memory().unwrap();
+    let store = SqliteStore::in_memory().unwrap();
     store
         .put_roles(
             &[RoleRecord {
                 arn: arn.clone(),
                 name: name.clone(),
                 id: "AROA".into(),
-                path: "/".into(),
+                path: "/service/".into(),
                 create_date: Some(now - Duration::days(400)),
                 tags: Vec::new(),
                 inline: vec![NamedPolicy {
@@ -147,7 +148,7 @@ async fn scheduled_roles_are_notified_then_repoed_when_due() {
 
     let mut planner = Planner::new(Catalogue::builtin(), PlanConfig::default());
     let results = schedule::schedule(
-        &mut store,
+        &store,
         &mut planner,
         Some(&notifier),
         &[name.clone(), "nobody".to_owned()],
@@ -174,7 +175,7 @@ async fn scheduled_roles_are_notified_then_repoed_when_due() {
 
     let iam = AwsIam::new(&config);
     // Not due yet: nothing happens.
-    let early = schedule::repo_due(&iam, Some(&notifier), &mut store, &mut planner, true, now)
+    let early = schedule::repo_due(&iam, Some(&notifier), &store, &mut planner, true, now)
         .await
         .unwrap();
     assert!(early.is_empty());
@@ -185,13 +186,13 @@ async fn scheduled_roles_are_notified_then_repoed_when_due() {
     store
         .put_access(&[record("s3", -7)], later - Duration::days(1))
         .unwrap();
-    let done = schedule::repo_due(&iam, Some(&notifier), &mut store, &mut planner, true, later)
+    let done = schedule::repo_due(&iam, Some(&notifier), &store, &mut planner, true, later)
         .await
         .unwrap();
     assert_eq!(done.len(), 1);
     let report = done[0].result.as_ref().unwrap();
     assert!(report.committed);
-    let live = repokid::apply::Iam::inline_policies(&iam, &name)
+    let live = repokid::apply::Iam::inline_policies(&iam, &arn)
         .await
         .unwrap();
     assert_eq!(
@@ -237,12 +238,12 @@ async fn scheduled_roles_are_notified_then_repoed_when_due() {
             notified: true,
         })
         .unwrap();
-    let failed = schedule::repo_due(&iam, Some(&Broken), &mut store, &mut planner, true, later)
+    let failed = schedule::repo_due(&iam, Some(&Broken), &store, &mut planner, true, later)
         .await
         .unwrap();
     assert!(failed[0].result.is_err());
     assert_eq!(store.scheduled().unwrap().len(), 1);
-    let live = repokid::apply::Iam::inline_policies(&iam, &name)
+    let live = repokid::apply::Iam::inline_policies(&iam, &arn)
         .await
         .unwrap();
     assert_eq!(live[0].document, policies::Policy::parse(POLICY).unwrap());

@@ -10,7 +10,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use ssh_key::{Certificate, PublicKey};
 
 use ssh_ca::aws::{Kms, Lambda};
-use ssh_ca::config::Config;
+use ssh_ca::config::{Config, DEFAULT_SQLITE, StoreBackend};
 use ssh_ca::handler::{Service, needs_aws};
 use ssh_ca::model::{Request, Response, UserRequest};
 use ssh_ca::store::{AnyStore, Revocation, RevocationRecord, Store, build_krl};
@@ -161,7 +161,9 @@ fn load_config(path: &Path) -> anyhow::Result<Config> {
     for key in &mut config.ca.keys {
         key.file = key.file.as_ref().map(|f| base.join(f));
     }
-    config.store.sqlite = config.store.sqlite.as_ref().map(|f| base.join(f));
+    if let StoreBackend::Sqlite(file) = config.store.backend(DEFAULT_SQLITE) {
+        config.store.sqlite = Some(base.join(file));
+    }
     Ok(config)
 }
 

@@ -4,9 +4,8 @@
 //! `SSH_CA__CA__KEYS__0__FILE=/etc/ssh-ca/ca`. The caller hands the file's
 //! text and the environment in; this module reads neither.
 
-use std::path::PathBuf;
-
 use serde::{Deserialize, Serialize};
+pub use tomlenv::{StoreBackend, StoreTable};
 
 use crate::ca::CaKeyConfig;
 use crate::err::ConfigError;
@@ -28,7 +27,7 @@ pub struct Config {
     pub kmsauth: Option<KmsAuthConfig>,
     /// Where issuances and revocations are kept.
     #[serde(default)]
-    pub store: StoreConfig,
+    pub store: StoreTable,
     /// Request validation.
     #[serde(default)]
     pub validation: ValidationConfig,
@@ -45,26 +44,8 @@ pub struct CaConfig {
     pub keys: Vec<CaKeyConfig>,
 }
 
-/// The `[store]` table: one of `sqlite` or `dynamodb_table`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreConfig {
-    /// A SQLite database file.
-    #[serde(default)]
-    pub sqlite: Option<PathBuf>,
-    /// A DynamoDB table with a string partition key `pk`.
-    #[serde(default)]
-    pub dynamodb_table: Option<String>,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            sqlite: Some(PathBuf::from("ssh-ca.db")),
-            dynamodb_table: None,
-        }
-    }
-}
+/// The SQLite file used when `[store]` names none.
+pub const DEFAULT_SQLITE: &str = "ssh-ca.db";
 
 impl Config {
     /// Parses `text`, applies `SSH_CA__...` overrides from `env`, and checks
@@ -94,10 +75,10 @@ impl Config {
         for (i, key) in self.ca.keys.iter().enumerate() {
             key.check(i)?;
         }
-        if self.store.sqlite.is_some() == self.store.dynamodb_table.is_some() {
+        if let Some(problem) = self.store.problem() {
             return Err(ConfigError::Invalid {
                 key: "store".into(),
-                reason: "give exactly one of `sqlite` or `dynamodb_table`".into(),
+                reason: problem.into(),
             });
         }
         Validator::new(self.validation.clone())?;
@@ -151,6 +132,24 @@ mod tests {
             config.validation.principal_blocklist.as_deref(),
             Some("^root$")
         );
+    }
+
+    #[test]
+    fn the_store_is_the_default_file_or_the_one_named() {
+        let config = Config::load(BASE, Vec::new()).unwrap();
+        assert_eq!(
+            config.store.backend(DEFAULT_SQLITE),
+            StoreBackend::Sqlite(DEFAULT_SQLITE.into())
+        );
+        let env = env(&[("SSH_CA__STORE__DYNAMODB_TABLE", "issuances")]);
+        let config = Config::load(BASE, env).unwrap();
+        assert_eq!(
+            config.store.backend(DEFAULT_SQLITE),
+            StoreBackend::DynamoDb("issuances".into())
+        );
+        let both = format!("{BASE}\n[store]\nsqlite = \"a.db\"\ndynamodb_table = \"t\"\n");
+        let err = Config::load(&both, Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("store") && err.contains("not both"), "{err}");
     }
 
     #[test]

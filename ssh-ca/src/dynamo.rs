@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use dynamo_item::{Item, conditional, n, s};
 use sha2::Digest;
 
 use crate::err::{AwsError, StoreError};
@@ -19,23 +20,6 @@ pub struct DynamoStore {
     table: String,
 }
 
-type Item = HashMap<String, AttributeValue>;
-
-fn call_error(operation: &'static str, e: impl std::error::Error) -> StoreError {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    StoreError::Aws(AwsError::Call {
-        service: "DynamoDB",
-        operation,
-        message,
-    })
-}
-
 fn corrupt(id: &str, reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
         id: id.to_owned(),
@@ -43,15 +27,10 @@ fn corrupt(id: &str, reason: impl ToString) -> StoreError {
     }
 }
 
+/// The string attribute `name`, or an error naming the item by its `pk`.
 fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
-    let pk = item
-        .get("pk")
-        .and_then(|v| v.as_s().ok())
-        .map_or("(no pk)", String::as_str);
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
-        .ok_or_else(|| corrupt(pk, format!("attribute `{name}` is missing")))
+    dynamo_item::string(item, name)
+        .map_err(|e| corrupt(dynamo_item::string(item, "pk").unwrap_or("(no pk)"), e))
 }
 
 fn revocation_pk(what: &str) -> String {
@@ -67,6 +46,21 @@ impl DynamoStore {
         }
     }
 
+    fn call<E>(&self, operation: &'static str, e: SdkError<E>) -> StoreError
+    where
+        E: std::error::Error + ProvideErrorMetadata + 'static,
+    {
+        self.fail(operation, dynamo_item::call_detail(&e))
+    }
+
+    fn fail(&self, operation: &'static str, detail: impl std::fmt::Display) -> StoreError {
+        StoreError::Aws(AwsError::Call {
+            service: "DynamoDB",
+            operation,
+            message: format!("table `{}`: {detail}", self.table),
+        })
+    }
+
     /// Creates the table (on-demand billing), for set-up and tests.
     pub async fn create_table(&self) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::types::{
@@ -76,12 +70,12 @@ impl DynamoStore {
             .attribute_name("pk")
             .attribute_type(ScalarAttributeType::S)
             .build()
-            .map_err(|e| call_error("CreateTable", e))?;
+            .map_err(|e| self.fail("CreateTable", e))?;
         let key = KeySchemaElement::builder()
             .attribute_name("pk")
             .key_type(KeyType::Hash)
             .build()
-            .map_err(|e| call_error("CreateTable", e))?;
+            .map_err(|e| self.fail("CreateTable", e))?;
         self.client
             .create_table()
             .table_name(&self.table)
@@ -90,7 +84,7 @@ impl DynamoStore {
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await
-            .map_err(|e| call_error("CreateTable", e))?;
+            .map_err(|e| self.call("CreateTable", e))?;
         Ok(())
     }
 
@@ -98,25 +92,22 @@ impl DynamoStore {
     /// `key_id` equals `key_id` (all pages).
     async fn scan(&self, prefix: &str, key_id: Option<&str>) -> Result<Vec<Item>, StoreError> {
         let mut filter = "begins_with(pk, :prefix)".to_owned();
-        let mut values = HashMap::from([(":prefix".to_owned(), AttributeValue::S(prefix.into()))]);
+        let mut values = HashMap::from([(":prefix".to_owned(), s(prefix))]);
         if let Some(key_id) = key_id {
             filter.push_str(" AND key_id = :key_id");
-            values.insert(":key_id".into(), AttributeValue::S(key_id.into()));
+            values.insert(":key_id".into(), s(key_id));
         }
-        let mut pages = self
-            .client
+        self.client
             .scan()
             .table_name(&self.table)
             .filter_expression(filter)
             .set_expression_attribute_values(Some(values))
             .into_paginator()
-            .send();
-        let mut items = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| call_error("Scan", e))?;
-            items.extend(page.items.unwrap_or_default());
-        }
-        Ok(items)
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| self.call("Scan", e))
     }
 
     async fn record_now(&self, issuance: &Issuance) -> Result<(), StoreError> {
@@ -124,13 +115,13 @@ impl DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item("pk", AttributeValue::S(format!("cert#{}", issuance.serial)))
-            .item("key_id", AttributeValue::S(issuance.key_id.clone()))
-            .item("record", AttributeValue::S(json))
+            .item("pk", s(format!("cert#{}", issuance.serial)))
+            .item("key_id", s(&issuance.key_id))
+            .item("record", s(json))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
-            .map_err(|e| call_error("PutItem", e))?;
+            .map_err(|e| self.call("PutItem", e))?;
         Ok(())
     }
 
@@ -139,11 +130,11 @@ impl DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("cert#{serial}")))
+            .key("pk", s(format!("cert#{serial}")))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| call_error("GetItem", e))?;
+            .map_err(|e| self.call("GetItem", e))?;
         out.item
             .map(|item| {
                 serde_json::from_str(string(&item, "record")?)
@@ -168,26 +159,15 @@ impl DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", AttributeValue::S(revocation_pk(&what)))
-            .item("what", AttributeValue::S(what))
-            .item(
-                "revoked_at",
-                AttributeValue::N(record.revoked_at.to_string()),
-            )
+            .item("pk", s(revocation_pk(&what)))
+            .item("what", s(what))
+            .item("revoked_at", n(record.revoked_at))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Already revoked: keep the first record.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(call_error("PutItem", e)),
-        }
+        // A lost condition: already revoked; the first record stays.
+        conditional(result).map_err(|e| self.call("PutItem", e))?;
+        Ok(())
     }
 
     async fn revocations_now(&self) -> Result<Vec<RevocationRecord>, StoreError> {
@@ -196,11 +176,8 @@ impl DynamoStore {
             let what = string(&item, "what")?;
             let revocation: Revocation =
                 serde_json::from_str(what).map_err(|e| corrupt(what, e))?;
-            let revoked_at = item
-                .get("revoked_at")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| corrupt(what, "attribute `revoked_at` is missing"))?;
+            let revoked_at =
+                dynamo_item::number(&item, "revoked_at").map_err(|e| corrupt(what, e))?;
             records.push(RevocationRecord {
                 revocation,
                 revoked_at,

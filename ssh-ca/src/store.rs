@@ -11,7 +11,7 @@ use ssh_key::PublicKey;
 
 use aws_config::SdkConfig;
 
-use crate::config::StoreConfig;
+use crate::config::{DEFAULT_SQLITE, StoreBackend, StoreTable};
 use crate::dynamo::DynamoStore;
 use crate::err::StoreError;
 use crate::krl::Krl;
@@ -316,13 +316,17 @@ pub enum AnyStore {
 
 impl AnyStore {
     /// Opens the configured store; DynamoDB needs `aws`.
-    pub fn open(config: &StoreConfig, aws: Option<&SdkConfig>) -> Result<Self, StoreError> {
-        match (&config.sqlite, &config.dynamodb_table, aws) {
-            (Some(path), _, _) => Ok(Self::Sqlite(SqliteStore::open(path)?)),
-            (None, Some(table), Some(aws)) => Ok(Self::Dynamo(DynamoStore::new(aws, table))),
-            _ => Err(StoreError::Sqlite {
+    pub fn open(config: &StoreTable, aws: Option<&SdkConfig>) -> Result<Self, StoreError> {
+        match (config.backend(DEFAULT_SQLITE), aws) {
+            (StoreBackend::Sqlite(path), _) => Ok(Self::Sqlite(SqliteStore::open(&path)?)),
+            (StoreBackend::DynamoDb(table), Some(aws)) => {
+                Ok(Self::Dynamo(DynamoStore::new(aws, table)))
+            }
+            (StoreBackend::DynamoDb(table), None) => Err(StoreError::Sqlite {
                 path: "(none)".into(),
-                message: "no usable store: set `store.sqlite`, or `store.dynamodb_table` with AWS credentials".into(),
+                message: format!(
+                    "the DynamoDB table `{table}` needs AWS credentials; set them, or `store.sqlite`"
+                ),
             }),
         }
     }

@@ -23,6 +23,10 @@
 
 use serde::de::DeserializeOwned;
 
+mod store;
+
+pub use store::{StoreBackend, StoreTable};
+
 /// Why a configuration did not load.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {

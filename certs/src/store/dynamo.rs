@@ -38,22 +38,20 @@
 //! (AWS: typically under a second); lookups by serial and ARN read the table
 //! with strong consistency.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType as DynamoKeyType, Projection, ProjectionType, ReturnValue, ScalarAttributeType,
     TransactWriteItem, Update,
 };
+use dynamo_item::{Item, conditional, n, s};
 use time::OffsetDateTime;
 
 use super::{Store, StoreError};
-use crate::aws::{AwsError, call_error};
+use crate::aws::AwsError;
 use crate::crl::RevokedEntry;
 use crate::model::{CertRecord, Destination, KeyType, Reason, Revocation, Source, Status};
-
-type Item = HashMap<String, AttributeValue>;
 
 /// Name of the index by fingerprint.
 pub const FINGERPRINT_INDEX: &str = "fingerprint";
@@ -72,14 +70,6 @@ const DESTINATION_ATTEMPTS: usize = 5;
 pub struct DynamoStore {
     client: Client,
     table: String,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
 }
 
 fn cert_pk(serial: &str) -> String {
@@ -165,37 +155,35 @@ impl<'a> Reader<'a> {
         Self { item, serial }
     }
 
-    fn corrupt(&self, detail: String) -> StoreError {
+    fn corrupt(&self, detail: impl ToString) -> StoreError {
         StoreError::Corrupt {
             serial: self.serial.clone(),
-            detail,
+            detail: detail.to_string(),
         }
     }
 
     fn opt(&self, name: &str) -> Result<Option<String>, StoreError> {
-        match self.item.get(name) {
-            None => Ok(None),
-            Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
-            Some(_) => Err(self.corrupt(format!("`{name}` is not a string"))),
-        }
+        dynamo_item::optional_string(self.item, name)
+            .map(|v| v.map(str::to_owned))
+            .map_err(|e| self.corrupt(e))
     }
 
     fn req(&self, name: &str) -> Result<String, StoreError> {
-        self.opt(name)?
-            .ok_or_else(|| self.corrupt(format!("`{name}` is missing")))
+        dynamo_item::string(self.item, name)
+            .map(str::to_owned)
+            .map_err(|e| self.corrupt(e))
     }
 
+    /// A time stored as Unix seconds.
     fn time(&self, name: &str) -> Result<Option<OffsetDateTime>, StoreError> {
-        match self.item.get(name) {
-            None => Ok(None),
-            Some(AttributeValue::N(v)) => v
-                .parse::<i64>()
-                .ok()
-                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-                .map(Some)
-                .ok_or_else(|| self.corrupt(format!("`{name}` is `{v}`, not a time"))),
-            Some(_) => Err(self.corrupt(format!("`{name}` is not a number"))),
-        }
+        let Some(t) =
+            dynamo_item::optional_number::<i64>(self.item, name).map_err(|e| self.corrupt(e))?
+        else {
+            return Ok(None);
+        };
+        OffsetDateTime::from_unix_timestamp(t)
+            .map(Some)
+            .map_err(|_| self.corrupt(format!("`{name}` is `{t}`, not a time")))
     }
 
     fn req_time(&self, name: &str) -> Result<OffsetDateTime, StoreError> {
@@ -360,14 +348,11 @@ impl DynamoStore {
         Ok(())
     }
 
-    fn call<E>(&self, operation: &'static str, e: E) -> StoreError
+    fn call<E>(&self, operation: &'static str, e: SdkError<E>) -> StoreError
     where
-        E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata,
+        E: std::error::Error + ProvideErrorMetadata + 'static,
     {
-        StoreError::Dynamo {
-            table: self.table.clone(),
-            error: call_error("dynamodb", operation)(e),
-        }
+        self.fail(operation, dynamo_item::call_detail(&e))
     }
 
     fn fail(&self, operation: &'static str, e: impl std::fmt::Display) -> StoreError {
@@ -379,6 +364,18 @@ impl DynamoStore {
                 detail: e.to_string(),
             },
         }
+    }
+
+    /// An `UpdateItem` of `record`'s item.
+    fn update_cert(
+        &self,
+        record: &CertRecord,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(cert_pk(&record.serial)))
+            .key("sk", s(&record.issuer))
     }
 
     /// Reads one certificate item by its key, strongly consistent.
@@ -403,32 +400,24 @@ impl DynamoStore {
         condition: &str,
         values: &[(&str, AttributeValue)],
     ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(str::to_owned))
-                .consistent_read(index.is_none())
-                .key_condition_expression(condition)
-                .set_expression_attribute_values(Some(
-                    values
-                        .iter()
-                        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                        .collect(),
-                ))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| self.call("Query", e))?;
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        self.client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .consistent_read(index.is_none())
+            .key_condition_expression(condition)
+            .set_expression_attribute_values(Some(
+                values
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                    .collect(),
+            ))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| self.call("Query", e))
     }
 
     async fn get_exactly(&self, key: &str) -> Result<CertRecord, StoreError> {
@@ -453,16 +442,9 @@ impl DynamoStore {
             .expression_attribute_values(":na", n(record.not_after.unix_timestamp()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(self.call("PutItem", e)),
-        }
+        // A lost condition: it points at a later certificate already.
+        conditional(result).map_err(|e| self.call("PutItem", e))?;
+        Ok(())
     }
 }
 
@@ -477,15 +459,11 @@ impl Store for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                return Err(StoreError::Duplicate(record.serial.clone()));
-            }
-            Err(e) => return Err(self.call("PutItem", e)),
+        if conditional(result)
+            .map_err(|e| self.call("PutItem", e))?
+            .is_none()
+        {
+            return Err(StoreError::Duplicate(record.serial.clone()));
         }
         for arn in record.acm_arns() {
             self.point_arn(arn, record).await?;
@@ -537,27 +515,22 @@ impl Store for DynamoStore {
     }
 
     async fn list(&self) -> Result<Vec<CertRecord>, StoreError> {
-        let mut records = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("begins_with(pk, :p)")
-                .expression_attribute_values(":p", s("cert#"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| self.call("Scan", e))?;
-            for item in out.items.unwrap_or_default() {
-                records.push(Reader::new(&item).record()?);
-            }
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                break;
-            }
-        }
+        let items: Vec<Item> = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :p)")
+            .expression_attribute_values(":p", s("cert#"))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| self.call("Scan", e))?;
+        let mut records = items
+            .iter()
+            .map(|item| Reader::new(item).record())
+            .collect::<Result<Vec<_>, _>>()?;
         records.sort_by(|a, b| (a.not_after, &a.serial).cmp(&(b.not_after, &b.serial)));
         Ok(records)
     }
@@ -602,11 +575,7 @@ impl Store for DynamoStore {
             return Err(StoreError::AlreadyRevoked(record.serial));
         }
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(cert_pk(&record.serial)))
-            .key("sk", s(&record.issuer))
+            .update_cert(&record)
             .update_expression(
                 "SET #status = :revoked, revoked_at = :at, reason = :reason, revoked_issuer = :issuer REMOVE expiry_month",
             )
@@ -620,15 +589,9 @@ impl Store for DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(out) => Reader::new(&out.attributes.unwrap_or_default()).record(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::AlreadyRevoked(record.serial))
-            }
-            Err(e) => Err(self.call("UpdateItem", e)),
+        match conditional(result).map_err(|e| self.call("UpdateItem", e))? {
+            Some(out) => Reader::new(&out.attributes.unwrap_or_default()).record(),
+            None => Err(StoreError::AlreadyRevoked(record.serial)),
         }
     }
 
@@ -711,27 +674,20 @@ impl Store for DynamoStore {
             after.push(destination.clone());
             let after = serde_json::to_string(&after).map_err(corrupt)?;
             let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(cert_pk(&record.serial)))
-                .key("sk", s(&record.issuer))
+                .update_cert(&record)
                 .update_expression("SET destinations = :after")
                 .condition_expression("destinations = :before")
                 .expression_attribute_values(":before", s(before))
                 .expression_attribute_values(":after", s(after))
                 .send()
                 .await;
-            match result {
-                Ok(_) => {
-                    let Destination::Acm { arn } = destination;
-                    return self.point_arn(arn, &record).await;
-                }
-                // Someone else changed the destinations since we read them.
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(self.call("UpdateItem", e)),
+            // None: someone else changed the destinations since we read them.
+            if conditional(result)
+                .map_err(|e| self.call("UpdateItem", e))?
+                .is_some()
+            {
+                let Destination::Acm { arn } = destination;
+                return self.point_arn(arn, &record).await;
             }
         }
         Err(self.fail(
@@ -787,11 +743,7 @@ impl Store for DynamoStore {
     ) -> Result<bool, StoreError> {
         let record = self.get_exactly(serial).await?;
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(cert_pk(&record.serial)))
-            .key("sk", s(&record.issuer))
+            .update_cert(&record)
             .update_expression("ADD notified :set SET notified_at = :at")
             .condition_expression("attribute_exists(pk) AND NOT contains(notified, :i)")
             .expression_attribute_values(
@@ -802,16 +754,8 @@ impl Store for DynamoStore {
             .expression_attribute_values(":at", n(at.unix_timestamp()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(self.call("UpdateItem", e)),
-        }
+        let marked = conditional(result).map_err(|e| self.call("UpdateItem", e))?;
+        Ok(marked.is_some())
     }
 
     async fn notified(&self, serial: &str) -> Result<Vec<u32>, StoreError> {

@@ -15,7 +15,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use clap::ValueEnum;
 use monitor::alert::{Delivery, Sink};
 use monitor::alert::{SnsSink, WebhookOptions, WebhookSink, WriterSink};
-use monitor::config::Config;
+use monitor::config::{Config, DEFAULT_SQLITE, StoreBackend};
 use monitor::lifecycle::Scope;
 use monitor::model::ConfigItem;
 use monitor::source::snapshot;
@@ -67,12 +67,18 @@ impl Context {
     /// The store: `--db`, else the configuration's.
     pub async fn store(&self) -> Result<Box<dyn Store>> {
         let ephemeral = self.config.history.clone();
-        if let Some(path) = self.db.as_ref().or(self.config.store.sqlite.as_ref()) {
-            let store = SqliteStore::open(path)
-                .with_context(|| format!("cannot open the store `{}`", path.display()))?;
-            return Ok(Box::new(store.with_ephemeral(ephemeral)));
-        }
-        let table = self.config.store.dynamodb_table.clone().unwrap_or_default();
+        let backend = match &self.db {
+            Some(path) => StoreBackend::Sqlite(path.clone()),
+            None => self.config.store.backend(DEFAULT_SQLITE),
+        };
+        let table = match backend {
+            StoreBackend::Sqlite(path) => {
+                let store = SqliteStore::open(&path)
+                    .with_context(|| format!("cannot open the store `{}`", path.display()))?;
+                return Ok(Box::new(store.with_ephemeral(ephemeral)));
+            }
+            StoreBackend::DynamoDb(table) => table,
+        };
         let client = aws_sdk_dynamodb::Client::new(self.sdk().await);
         Ok(Box::new(
             DynamoStore::new(client, table).with_ephemeral(ephemeral),

@@ -44,16 +44,14 @@
 //! written the same way (whole records, in transactions of up to 100).
 
 use std::collections::{HashMap, HashSet};
-use std::io::{Read, Write};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ScalarAttributeType,
-    TransactWriteItem, Update,
+    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem, Update,
 };
+use dynamo_item::{CallError, Group, Item, n, s};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -66,22 +64,11 @@ use crate::durable::Ephemeral;
 use crate::lifecycle::reconcile;
 use crate::model::{ConfigItem, Event, Issue, IssueId, ResourceKey};
 
-type Item = HashMap<String, AttributeValue>;
-
 /// Name of the index by kind.
 pub const KIND_INDEX: &str = "kind";
-/// Bodies above this many bytes of JSON are stored gzipped.
-const GZIP_OVER: usize = 64 * 1024;
-/// Most actions in one `TransactWriteItems`.
-const MAX_ACTIONS: usize = 100;
-/// Bytes of bodies in one transaction before a new one is started (the
-/// service's limit is 4 MB).
-const MAX_BYTES: usize = 3_000_000;
 /// Most states of one resource recorded in one pass: each becomes a
 /// revision item of at most 400 KB in the resource's transaction (4 MB).
 const MAX_STATES_PER_KEY: usize = 8;
-/// Most keys in one `BatchGetItem`.
-const MAX_BATCH_GET: usize = 100;
 
 /// The DynamoDB store: one table laid out as the module documentation says.
 #[derive(Clone, Debug)]
@@ -89,14 +76,6 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     ephemeral: Ephemeral,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
 }
 
 fn resource_pk(key: &ResourceKey) -> String {
@@ -121,50 +100,20 @@ struct HeadBody {
     first_seen: OffsetDateTime,
 }
 
-/// Adds the body attribute for `value` to `item`; answers its size.
+/// Adds `value` as the body of `item` (JSON, gzipped past 64 KiB);
+/// answers its size.
 fn put_body<T: Serialize>(item: &mut Item, what: &str, value: &T) -> Result<usize, StoreError> {
-    let text = serde_json::to_vec(value).map_err(|e| StoreError::corrupt(what, e))?;
-    if text.len() <= GZIP_OVER {
-        let size = text.len();
-        let text = String::from_utf8(text).map_err(|e| StoreError::corrupt(what, e))?;
-        item.insert("body".to_owned(), s(text));
-        return Ok(size);
-    }
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder
-        .write_all(&text)
-        .and_then(|()| encoder.finish())
-        .map_err(|e| StoreError::corrupt(what, e))
-        .map(|gz| {
-            let size = gz.len();
-            item.insert("body_gz".to_owned(), AttributeValue::B(Blob::new(gz)));
-            size
-        })
+    dynamo_item::put_body(item, value).map_err(|e| StoreError::corrupt(what, e))
 }
 
-fn body<T: serde::de::DeserializeOwned>(item: &Item, what: &str) -> Result<T, StoreError> {
-    match (item.get("body"), item.get("body_gz")) {
-        (Some(AttributeValue::S(text)), _) => {
-            serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, e))
-        }
-        (_, Some(AttributeValue::B(gz))) => {
-            let mut text = Vec::new();
-            flate2::read::GzDecoder::new(gz.as_ref())
-                .read_to_end(&mut text)
-                .map_err(|e| StoreError::corrupt(what, e))?;
-            serde_json::from_slice(&text).map_err(|e| StoreError::corrupt(what, e))
-        }
-        _ => Err(StoreError::corrupt(what, "it has no `body`")),
-    }
+fn body<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, StoreError> {
+    dynamo_item::body(item).map_err(|e| StoreError::corrupt(what, e))
 }
 
-fn number(item: &Item, name: &str, what: &str) -> Result<i64, StoreError> {
-    match item.get(name) {
-        Some(AttributeValue::N(v)) => v
-            .parse()
-            .map_err(|_| StoreError::corrupt(what, format!("`{name}` is `{v}`"))),
-        _ => Err(StoreError::corrupt(what, format!("`{name}` is missing"))),
-    }
+/// The time in the number attribute `name`.
+fn time(item: &Item, name: &str, what: &str) -> Result<OffsetDateTime, StoreError> {
+    let nanos = dynamo_item::number(item, name).map_err(|e| StoreError::corrupt(what, e))?;
+    from_nanos(what, nanos)
 }
 
 fn read_head(item: &Item) -> Result<Head, StoreError> {
@@ -173,17 +122,10 @@ fn read_head(item: &Item) -> Result<Head, StoreError> {
     Ok(Head {
         number: body.number,
         hash: body.hash,
-        last_seen: from_nanos(&what, number(item, "last_seen", &what)?)?,
+        last_seen: time(item, "last_seen", &what)?,
         item: body.item,
         first_seen: body.first_seen,
     })
-}
-
-/// One resource's or record's actions, kept together in one transaction.
-struct Group {
-    actions: Vec<TransactWriteItem>,
-    bytes: usize,
-    name: String,
 }
 
 impl DynamoStore {
@@ -223,15 +165,14 @@ impl DynamoStore {
     where
         E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
     {
-        let detail = match e.as_service_error() {
-            Some(service) => format!(
-                "{}: {}",
-                service.code().unwrap_or("error"),
-                service.message().unwrap_or("no message")
-            ),
-            None => aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
-        };
-        self.fail(operation, detail)
+        self.fail(operation, dynamo_item::call_detail(&e))
+    }
+
+    fn batch_or_transaction(&self, e: CallError) -> StoreError {
+        match e {
+            CallError::Failed { operation, detail } => self.fail(operation, detail),
+            CallError::Conflict { what } => StoreError::Conflict(what),
+        }
     }
 
     /// Creates the table with the layout above (on-demand capacity). Returns
@@ -280,63 +221,33 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Items by key, strongly consistent, across `BatchGetItem` pages and
-    /// retries of unprocessed keys.
+    /// Items by key, strongly consistent, across `BatchGetItem` calls and
+    /// retries of unprocessed keys; keys not found are left out.
     async fn get_many(&self, keys: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
-        let mut out = Vec::new();
-        let built = |e: aws_sdk_dynamodb::error::BuildError| self.fail("BatchGetItem", e);
-        for chunk in keys.chunks(MAX_BATCH_GET) {
-            let mut request = KeysAndAttributes::builder().consistent_read(true);
-            for (pk, sk) in chunk {
-                request = request.keys(HashMap::from([
-                    ("pk".to_owned(), s(pk)),
-                    ("sk".to_owned(), s(sk)),
-                ]));
-            }
-            let mut pending = Some(HashMap::from([(
-                self.table.clone(),
-                request.build().map_err(built)?,
-            )]));
-            while let Some(requests) = pending.take().filter(|r| !r.is_empty()) {
-                let answer = self
-                    .client
-                    .batch_get_item()
-                    .set_request_items(Some(requests))
-                    .send()
-                    .await
-                    .map_err(|e| self.call("BatchGetItem", e))?;
-                if let Some(mut responses) = answer.responses {
-                    out.extend(responses.remove(&self.table).unwrap_or_default());
-                }
-                pending = answer.unprocessed_keys;
-            }
-        }
-        Ok(out)
+        let keys = keys
+            .into_iter()
+            .map(|(pk, sk)| HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))]))
+            .collect();
+        dynamo_item::batch_get(&self.client, &self.table, keys, &[])
+            .await
+            .map_err(|e| self.batch_or_transaction(e))
     }
 
-    /// Every item a query or scan returns, across pages.
+    /// Every item of a kind, across pages.
     async fn query_kind(&self, kind: &str) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(KIND_INDEX)
-                .key_condition_expression("#kind = :k")
-                .expression_attribute_names("#kind", "kind")
-                .expression_attribute_values(":k", s(kind))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| self.call("Query", e))?;
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(KIND_INDEX)
+            .key_condition_expression("#kind = :k")
+            .expression_attribute_names("#kind", "kind")
+            .expression_attribute_values(":k", s(kind))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| self.call("Query", e))
     }
 
     /// Every item matching a filter on a full scan, across pages; `#kind`
@@ -345,26 +256,18 @@ impl DynamoStore {
         let names = filter
             .contains("#kind")
             .then(|| HashMap::from([("#kind".to_owned(), "kind".to_owned())]));
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression(filter)
-                .set_expression_attribute_names(names.clone())
-                .set_expression_attribute_values(Some(values.clone()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| self.call("Scan", e))?;
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        self.client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression(filter)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(Some(values))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| self.call("Scan", e))
     }
 
     /// The items of a kind family (`head#`, `issue#`) for the scope's
@@ -385,62 +288,13 @@ impl DynamoStore {
         Ok(out)
     }
 
-    /// Writes groups in transactions, never splitting a group.
+    /// Writes groups in transactions of up to 100 writes and about 3 MB,
+    /// several groups to one; no group here holds more than 100 writes, so
+    /// none is split.
     async fn write(&self, groups: Vec<Group>) -> Result<(), StoreError> {
-        let mut batch: Vec<TransactWriteItem> = Vec::new();
-        let mut names: Vec<String> = Vec::new();
-        let mut bytes = 0;
-        for group in groups {
-            if !batch.is_empty()
-                && (batch.len() + group.actions.len() > MAX_ACTIONS
-                    || bytes + group.bytes > MAX_BYTES)
-            {
-                self.transact(std::mem::take(&mut batch), std::mem::take(&mut names))
-                    .await?;
-                bytes = 0;
-            }
-            bytes += group.bytes;
-            batch.extend(group.actions);
-            names.push(group.name);
-        }
-        if !batch.is_empty() {
-            self.transact(batch, names).await?;
-        }
-        Ok(())
-    }
-
-    async fn transact(
-        &self,
-        actions: Vec<TransactWriteItem>,
-        names: Vec<String>,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let conflict = match e.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                        cancelled.cancellation_reasons().iter().any(|r| {
-                            matches!(
-                                r.code(),
-                                Some("ConditionalCheckFailed" | "TransactionConflict")
-                            )
-                        })
-                    }
-                    _ => false,
-                };
-                if conflict {
-                    Err(StoreError::Conflict(names.join(", ")))
-                } else {
-                    Err(self.call("TransactWriteItems", e))
-                }
-            }
-        }
+        dynamo_item::transact(&self.client, groups)
+            .await
+            .map_err(|e| self.batch_or_transaction(e))
     }
 
     fn put(
@@ -654,26 +508,19 @@ impl Store for DynamoStore {
     }
 
     async fn history(&self, key: &ResourceKey) -> Result<Vec<Revision>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(resource_pk(key)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| self.call("Query", e))?;
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                break;
-            }
-        }
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(resource_pk(key)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| self.call("Query", e))?;
         let mut head = None;
         let mut revisions = Vec::new();
         for item in &items {
@@ -811,8 +658,7 @@ fn read_revision(item: &Item) -> Result<Revision, StoreError> {
     let mut revision: Revision = body(item, "revision")?;
     // The attribute is brought up to date when the revision is superseded;
     // the body keeps the value it was written with.
-    let what = revision.key.to_string();
-    revision.last_seen = from_nanos(&what, number(item, "last_seen", &what)?)?;
+    revision.last_seen = time(item, "last_seen", &revision.key.to_string())?;
     Ok(revision)
 }
 
@@ -875,10 +721,10 @@ mod tests {
     #[test]
     fn big_bodies_are_gzipped_and_read_back() {
         let mut big = item("big");
-        big.configuration = serde_json::json!({"filler": "x".repeat(GZIP_OVER * 2)});
+        big.configuration = serde_json::json!({"filler": "x".repeat(dynamo_item::GZIP_OVER * 2)});
         let mut stored = Item::new();
         let size = put_body(&mut stored, "big", &big).unwrap();
-        assert!(size < GZIP_OVER);
+        assert!(size < dynamo_item::GZIP_OVER);
         assert!(stored.contains_key("body_gz") && !stored.contains_key("body"));
         assert_eq!(body::<ConfigItem>(&stored, "big").unwrap(), big);
         let mut small = Item::new();

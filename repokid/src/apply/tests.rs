@@ -11,28 +11,56 @@ use crate::store::SqliteStore;
 const NOW: OffsetDateTime = datetime!(2024-05-01 0:00 UTC);
 const ARN: &str = "arn:aws:iam::111122223333:role/web";
 
-/// IAM in memory; the `fail_put`-th `PutRolePolicy` (1-based) fails.
+/// IAM in memory, its roles by ARN (a call naming a role any other way
+/// finds none); the `fail_put`-th `PutRolePolicy` (1-based) fails.
 #[derive(Default)]
 struct FakeIam {
-    policies: RefCell<BTreeMap<String, Policy>>,
+    roles: RefCell<BTreeMap<String, BTreeMap<String, Policy>>>,
     calls: RefCell<Vec<String>>,
     fail_put: Option<usize>,
     puts: RefCell<usize>,
 }
 
 impl FakeIam {
+    /// Role [`ARN`] with `policies`.
     fn with(policies: &[NamedPolicy]) -> FakeIam {
         let fake = FakeIam::default();
-        for p in policies {
-            fake.policies
-                .borrow_mut()
-                .insert(p.name.clone(), p.document.clone());
-        }
+        fake.add(ARN, policies);
         fake
     }
 
+    fn add(&self, arn: &str, policies: &[NamedPolicy]) {
+        self.roles
+            .borrow_mut()
+            .insert(arn.to_owned(), as_map(policies));
+    }
+
+    /// The policies of role [`ARN`].
     fn state(&self) -> BTreeMap<String, Policy> {
-        self.policies.borrow().clone()
+        self.state_of(ARN)
+    }
+
+    fn state_of(&self, arn: &str) -> BTreeMap<String, Policy> {
+        self.roles.borrow().get(arn).cloned().unwrap_or_default()
+    }
+
+    /// Runs `change` on the policies of role `arn`, or fails as IAM does
+    /// for a role it does not have.
+    fn on<T>(
+        &self,
+        operation: &'static str,
+        arn: &str,
+        change: impl FnOnce(&mut BTreeMap<String, Policy>) -> Result<T, IamError>,
+    ) -> Result<T, IamError> {
+        match self.roles.borrow_mut().get_mut(arn) {
+            Some(policies) => change(policies),
+            None => Err(IamError {
+                operation,
+                role: arn.into(),
+                policy: None,
+                message: "NoSuchEntity".into(),
+            }),
+        }
     }
 }
 
@@ -46,36 +74,43 @@ fn failure(operation: &'static str, name: &str) -> IamError {
 }
 
 impl Iam for FakeIam {
-    async fn inline_policies(&self, _role: &str) -> Result<Vec<NamedPolicy>, IamError> {
-        Ok(self
-            .policies
-            .borrow()
-            .iter()
-            .map(|(name, document)| NamedPolicy {
-                name: name.clone(),
-                document: document.clone(),
-            })
-            .collect())
+    async fn inline_policies(&self, role_arn: &str) -> Result<Vec<NamedPolicy>, IamError> {
+        self.on("ListRolePolicies", role_arn, |policies| {
+            Ok(policies
+                .iter()
+                .map(|(name, document)| NamedPolicy {
+                    name: name.clone(),
+                    document: document.clone(),
+                })
+                .collect())
+        })
     }
 
-    async fn put_policy(&self, _role: &str, name: &str, document: &Policy) -> Result<(), IamError> {
+    async fn put_policy(
+        &self,
+        role_arn: &str,
+        name: &str,
+        document: &Policy,
+    ) -> Result<(), IamError> {
         *self.puts.borrow_mut() += 1;
         self.calls.borrow_mut().push(format!("put {name}"));
         if Some(*self.puts.borrow()) == self.fail_put {
             return Err(failure("PutRolePolicy", name));
         }
-        self.policies
-            .borrow_mut()
-            .insert(name.to_owned(), document.clone());
-        Ok(())
+        self.on("PutRolePolicy", role_arn, |policies| {
+            policies.insert(name.to_owned(), document.clone());
+            Ok(())
+        })
     }
 
-    async fn delete_policy(&self, _role: &str, name: &str) -> Result<(), IamError> {
+    async fn delete_policy(&self, role_arn: &str, name: &str) -> Result<(), IamError> {
         self.calls.borrow_mut().push(format!("delete {name}"));
-        match self.policies.borrow_mut().remove(name) {
-            Some(_) => Ok(()),
-            None => Err(failure("DeleteRolePolicy", name)),
-        }
+        self.on("DeleteRolePolicy", role_arn, |policies| {
+            match policies.remove(name) {
+                Some(_) => Ok(()),
+                None => Err(failure("DeleteRolePolicy", name)),
+            }
+        })
     }
 }
 
@@ -105,7 +140,7 @@ fn originals() -> Vec<NamedPolicy> {
 }
 
 fn store_with_role() -> SqliteStore {
-    let mut store = SqliteStore::in_memory().unwrap();
+    let store = SqliteStore::in_memory().unwrap();
     let role = RoleRecord {
         arn: ARN.into(),
         name: "web".into(),
@@ -149,7 +184,7 @@ fn as_map(policies: &[NamedPolicy]) -> BTreeMap<String, Policy> {
 
 async fn run_repo(
     iam: &FakeIam,
-    store: &mut SqliteStore,
+    store: &SqliteStore,
     commit: bool,
 ) -> Result<ApplyReport, ApplyError> {
     let mut planner = Planner::new(Catalogue::builtin(), PlanConfig::default());
@@ -159,8 +194,8 @@ async fn run_repo(
 #[tokio::test]
 async fn dry_run_makes_no_call_and_saves_nothing() {
     let iam = FakeIam::with(&originals());
-    let mut store = store_with_role();
-    let report = run_repo(&iam, &mut store, false).await.unwrap();
+    let store = store_with_role();
+    let report = run_repo(&iam, &store, false).await.unwrap();
     let shape: Vec<(&str, bool)> = report
         .calls
         .iter()
@@ -175,8 +210,8 @@ async fn dry_run_makes_no_call_and_saves_nothing() {
 #[tokio::test]
 async fn repo_saves_first_then_is_idempotent_and_rolls_back() {
     let iam = FakeIam::with(&originals());
-    let mut store = store_with_role();
-    let report = run_repo(&iam, &mut store, true).await.unwrap();
+    let store = store_with_role();
+    let report = run_repo(&iam, &store, true).await.unwrap();
     assert!(report.committed);
     assert_eq!(report.saved_version, Some(1));
     let planned = planned_policies(&originals(), report.plan.as_ref().unwrap());
@@ -188,22 +223,22 @@ async fn repo_saves_first_then_is_idempotent_and_rolls_back() {
     assert_eq!(as_map(&saved[0].policies), as_map(&originals()));
 
     iam.calls.borrow_mut().clear();
-    let again = run_repo(&iam, &mut store, true).await.unwrap();
+    let again = run_repo(&iam, &store, true).await.unwrap();
     assert!(again.calls.is_empty());
     assert!(iam.calls.borrow().is_empty());
     assert_eq!(store.inline_versions(ARN).unwrap().len(), 1);
 
-    let back = rollback(&iam, &mut store, "web", None, true, NOW)
+    let back = rollback(&iam, &store, "web", None, true, NOW)
         .await
         .unwrap();
     assert_eq!(back.target.as_ref().map(|t| t.version), Some(1));
     assert_eq!(back.saved_version, Some(2));
     assert_eq!(iam.state(), as_map(&originals()));
     // The stored role follows IAM.
-    let role = stored_role(&store, "web").unwrap();
+    let role = find_role(&store, "web").await.unwrap();
     assert_eq!(as_map(&role.inline), as_map(&originals()));
     // Rolling back to version 2 gives the repo'd policies again.
-    rollback(&iam, &mut store, "web", Some(2), true, NOW)
+    rollback(&iam, &store, "web", Some(2), true, NOW)
         .await
         .unwrap();
     assert_eq!(iam.state(), as_map(&planned));
@@ -215,8 +250,8 @@ async fn a_failure_half_way_restores_what_was_there() {
         fail_put: Some(2),
         ..FakeIam::with(&originals())
     };
-    let mut store = store_with_role();
-    let err = run_repo(&iam, &mut store, true).await.unwrap_err();
+    let store = store_with_role();
+    let err = run_repo(&iam, &store, true).await.unwrap_err();
     let ApplyError::PartlyApplied {
         failure,
         applied,
@@ -295,16 +330,16 @@ fn rollback_defaults_to_the_version_before_the_last_repo() {
 #[tokio::test]
 async fn a_role_held_by_another_run_is_refused_and_released_after() {
     let iam = FakeIam::with(&originals());
-    let mut store = store_with_role();
+    let store = store_with_role();
     let arn = store.roles().unwrap()[0].arn.clone();
     assert!(store.try_lock(&arn, "other", NOW, NOW + LEASE).unwrap());
-    let err = run_repo(&iam, &mut store, true).await.unwrap_err();
+    let err = run_repo(&iam, &store, true).await.unwrap_err();
     assert!(matches!(&err, ApplyError::Locked(r) if r == "web"), "{err}");
     assert_eq!(iam.state(), as_map(&originals()), "no call made");
     // A dry run needs no lease.
-    assert!(run_repo(&iam, &mut store, false).await.is_ok());
+    assert!(run_repo(&iam, &store, false).await.is_ok());
     store.unlock(&arn, "other").unwrap();
-    let report = run_repo(&iam, &mut store, true).await.unwrap();
+    let report = run_repo(&iam, &store, true).await.unwrap();
     assert!(report.committed);
     // The run gave its lease back: someone else may take it at once.
     assert!(store.try_lock(&arn, "other", NOW, NOW + LEASE).unwrap());
@@ -313,12 +348,13 @@ async fn a_role_held_by_another_run_is_refused_and_released_after() {
 #[tokio::test]
 async fn remove_takes_one_permission_out_everywhere() {
     let iam = FakeIam::with(&originals());
-    let mut store = store_with_role();
+    let store = store_with_role();
     let mut planner = Planner::new(Catalogue::builtin(), PlanConfig::default());
     let dry = remove(
         &iam,
-        &mut store,
+        &store,
         &mut planner,
+        Catalogue::builtin(),
         "web",
         "ec2:Start*",
         false,
@@ -333,8 +369,9 @@ async fn remove_takes_one_permission_out_everywhere() {
 
     let done = remove(
         &iam,
-        &mut store,
+        &store,
         &mut planner,
+        Catalogue::builtin(),
         "web",
         "ec2:Start*",
         true,
@@ -369,8 +406,9 @@ async fn remove_takes_one_permission_out_everywhere() {
     // Again: nothing left to remove.
     let again = remove(
         &iam,
-        &mut store,
+        &store,
         &mut planner,
+        Catalogue::builtin(),
         "web",
         "ec2:Start*",
         true,
@@ -381,8 +419,9 @@ async fn remove_takes_one_permission_out_everywhere() {
     assert!(again.calls.is_empty());
     let err = remove(
         &iam,
-        &mut store,
+        &store,
         &mut planner,
+        Catalogue::builtin(),
         "web",
         "nope:Nothing",
         true,
@@ -391,4 +430,117 @@ async fn remove_takes_one_permission_out_everywhere() {
     .await
     .unwrap_err();
     assert!(matches!(err, ApplyError::UnknownPermission(_)), "{err}");
+}
+
+/// The role `web` of [`ARN`] and one of the same name in another account.
+const OTHER: &str = "arn:aws:iam::444455556666:role/team/web";
+
+fn store_with_two_webs() -> SqliteStore {
+    let store = store_with_role();
+    let mut other = find_role_sync(&store, ARN);
+    other.arn = OTHER.into();
+    other.path = "/team/".into();
+    store
+        .put_roles(&[other], datetime!(2024-01-01 0:00 UTC))
+        .unwrap();
+    let used = |service: &str, last| AccessRecord {
+        role_arn: OTHER.into(),
+        service: service.into(),
+        action: None,
+        last_used: Some(last),
+        source: AccessSource::Aardvark,
+    };
+    store
+        .put_access(
+            &[
+                used("s3", datetime!(2024-04-25 0:00 UTC)),
+                used("sqs", datetime!(2024-04-25 0:00 UTC)),
+                used("ec2", datetime!(2023-01-01 0:00 UTC)),
+            ],
+            datetime!(2024-04-30 0:00 UTC),
+        )
+        .unwrap();
+    store
+}
+
+fn find_role_sync(store: &SqliteStore, arn: &str) -> RoleRecord {
+    store
+        .roles()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.arn == arn)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn roles_of_one_name_in_two_accounts_are_told_apart_by_arn() {
+    let store = store_with_two_webs();
+    let err = find_role(&store, "web").await.unwrap_err();
+    let ApplyError::AmbiguousRole { name, arns } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(name, "web");
+    assert_eq!(arns.len(), 2);
+    assert!(arns.iter().any(|a| a == ARN) && arns.iter().any(|a| a == OTHER));
+    assert!(err.to_string().contains("by its ARN"), "{err}");
+    assert_eq!(find_role(&store, OTHER).await.unwrap().arn, OTHER);
+    assert!(matches!(
+        find_role(&store, "arn:aws:iam::444455556666:role/web").await,
+        Err(ApplyError::UnknownRole(_))
+    ));
+
+    // A name alone is refused before any call.
+    let iam = FakeIam::with(&originals());
+    iam.add(OTHER, &originals());
+    let mut planner = Planner::new(Catalogue::builtin(), PlanConfig::default());
+    let refused = repo(&iam, &store, &mut planner, "web", true, NOW).await;
+    assert!(matches!(refused, Err(ApplyError::AmbiguousRole { .. })));
+    assert!(iam.calls.borrow().is_empty());
+
+    // By ARN: only that role changes.
+    let done = repo(&iam, &store, &mut planner, OTHER, true, NOW)
+        .await
+        .unwrap();
+    assert!(done.committed);
+    assert_eq!(done.role_arn, OTHER);
+    assert_eq!(
+        iam.state(),
+        as_map(&originals()),
+        "the other account's role"
+    );
+    assert_ne!(iam.state_of(OTHER), as_map(&originals()));
+    assert_eq!(store.inline_versions(OTHER).unwrap().len(), 1);
+    assert!(store.inline_versions(ARN).unwrap().is_empty());
+
+    // `repo --all`: both, each by its ARN, each in its own account.
+    let arns = repoable(&store, &mut planner, NOW).await.unwrap();
+    assert_eq!(arns, [ARN]);
+    iam.add(OTHER, &originals());
+    let both = [ARN.to_owned(), OTHER.to_owned()];
+    let results = repo_many(&iam, &store, &mut planner, &both, true, NOW).await;
+    for (r, arn) in results.iter().zip(&both) {
+        let report = r.result.as_ref().unwrap();
+        assert_eq!(&report.role_arn, arn);
+        assert_eq!(report.role_name, "web");
+    }
+    assert_eq!(iam.state(), iam.state_of(OTHER));
+    assert_ne!(iam.state(), as_map(&originals()));
+}
+
+#[tokio::test]
+async fn a_role_iam_does_not_reach_fails_alone_in_a_run_over_many() {
+    let store = store_with_two_webs();
+    // IAM reaches only the first account.
+    let iam = FakeIam::with(&originals());
+    let mut planner = Planner::new(Catalogue::builtin(), PlanConfig::default());
+    let both = [OTHER.to_owned(), ARN.to_owned()];
+    let results = repo_many(&iam, &store, &mut planner, &both, true, NOW).await;
+    let err = results[0].result.as_ref().unwrap_err();
+    assert!(
+        matches!(err, ApplyError::Iam(e) if e.role == OTHER && e.operation == "ListRolePolicies"),
+        "{err}"
+    );
+    assert!(store.inline_versions(OTHER).unwrap().is_empty());
+    assert!(results[1].result.as_ref().unwrap().committed);
+    assert_ne!(iam.state(), as_map(&originals()));
 }

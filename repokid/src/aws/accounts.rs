@@ -17,19 +17,26 @@ use crate::err::{AwsError, error_chain};
 /// CloudTrail).
 pub const SESSION_NAME: &str = "repokid";
 
-/// The ARN of role `role_name` in `account` (partition `aws`).
-pub fn role_arn(account: &str, role_name: &str) -> String {
-    format!("arn:aws:iam::{account}:role/{role_name}")
+/// The partition of the accounts `update` lists (their ARNs are not known
+/// before the role is assumed).
+pub const PARTITION: &str = "aws";
+
+/// The ARN of role `role_name` in `account` of `partition` (`aws`,
+/// `aws-cn`, `aws-us-gov`).
+pub fn role_arn(partition: &str, account: &str, role_name: &str) -> String {
+    format!("arn:{partition}:iam::{account}:role/{role_name}")
 }
 
-/// An SDK configuration signed in as role `role_name` of `account`, from
-/// the caller's configuration `base` (STS `AssumeRole`, one hour).
+/// An SDK configuration signed in as role `role_name` of `account` (in
+/// `partition`), from the caller's configuration `base` (STS `AssumeRole`,
+/// one hour).
 pub async fn assume(
     base: &SdkConfig,
+    partition: &str,
     account: &str,
     role_name: &str,
 ) -> Result<SdkConfig, AwsError> {
-    let arn = role_arn(account, role_name);
+    let arn = role_arn(partition, account, role_name);
     let fail = |message: String| AwsError::AssumeRole {
         account: account.to_owned(),
         role_arn: arn.clone(),
@@ -114,7 +121,7 @@ where
         tasks.spawn(async move {
             let result = match permits.acquire_owned().await {
                 Err(e) => Err(AwsError::call("AssumeRole", &account, &e)),
-                Ok(_permit) => match assume(&base, &account, &role).await {
+                Ok(_permit) => match assume(&base, PARTITION, &account, &role).await {
                     Ok(config) => work(account.clone(), config).await,
                     Err(e) => Err(e),
                 },

@@ -8,10 +8,13 @@
 //! AWS tracks actions of; each entry becomes an [`AccessRecord`] (a service
 //! record, and an action record per tracked action).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_iam::operation::get_service_last_accessed_details::GetServiceLastAccessedDetailsOutput;
 use aws_sdk_iam::types::{AccessAdvisorUsageGranularityType, JobStatusType};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::time_of;
@@ -29,6 +32,8 @@ pub struct AdvisorOptions {
     pub timeout: Duration,
     /// `MaxItems` per page (AWS's default, 100, when `None`).
     pub page_size: Option<i32>,
+    /// At most this many roles' jobs at once in [`roles_access`] (default 8).
+    pub concurrency: usize,
 }
 
 impl Default for AdvisorOptions {
@@ -38,8 +43,77 @@ impl Default for AdvisorOptions {
             poll_interval: Duration::from_secs(2),
             timeout: Duration::from_secs(120),
             page_size: None,
+            concurrency: 8,
         }
     }
+}
+
+/// One role's Access Advisor records, or why there are none.
+#[derive(Debug)]
+pub struct RoleRecords {
+    /// The role's ARN.
+    pub role_arn: String,
+    /// Its records, or the error of its job.
+    pub result: Result<Vec<AccessRecord>, AwsError>,
+}
+
+/// [`role_access`] for each of `role_arns`, at most `options.concurrency`
+/// jobs at once; one result per role, in the order given (a role whose job
+/// fails does not stop the others).
+pub async fn roles_access(
+    client: &aws_sdk_iam::Client,
+    role_arns: &[String],
+    options: &AdvisorOptions,
+) -> Vec<RoleRecords> {
+    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for (index, arn) in role_arns.iter().enumerate() {
+        let permits = Arc::clone(&permits);
+        let client = client.clone();
+        let arn = arn.clone();
+        let options = *options;
+        tasks.spawn(async move {
+            let result = match permits.acquire_owned().await {
+                Ok(_permit) => role_access(&client, &arn, &options).await,
+                Err(e) => Err(AwsError::call(
+                    "GenerateServiceLastAccessedDetails",
+                    &arn,
+                    &e,
+                )),
+            };
+            (
+                index,
+                RoleRecords {
+                    role_arn: arn,
+                    result,
+                },
+            )
+        });
+    }
+    let mut slots: Vec<Option<RoleRecords>> = role_arns.iter().map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        // A task that panicked leaves its slot empty: reported below.
+        if let Ok((index, done)) = joined
+            && let Some(slot) = slots.get_mut(index)
+        {
+            *slot = Some(done);
+        }
+    }
+    slots
+        .into_iter()
+        .zip(role_arns)
+        .map(|(slot, arn)| {
+            slot.unwrap_or_else(|| RoleRecords {
+                role_arn: arn.clone(),
+                result: Err(AwsError::Answer {
+                    operation: "GetServiceLastAccessedDetails",
+                    target: arn.clone(),
+                    detail: "the task reading the job stopped unexpectedly".to_owned(),
+                    fix: "run `repokid update` again",
+                }),
+            })
+        })
+        .collect()
 }
 
 /// The Access Advisor records of role `role_arn`: runs a job and reads

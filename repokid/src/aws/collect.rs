@@ -1,5 +1,6 @@
 //! One `repokid update` from the AWS APIs: for every account (through
-//! [`super::accounts`]), the roles from IAM and, per role, Access Advisor;
+//! [`super::accounts`]), the roles from IAM and, per role, Access Advisor
+//! (several roles' jobs at once, [`AdvisorOptions::concurrency`]);
 //! CloudTrail logs from S3 once for all accounts. A role whose Access
 //! Advisor job fails is reported and the others go on; an account that
 //! fails is reported and the other accounts go on.
@@ -82,10 +83,11 @@ pub async fn account(
     let roles = inventory::roles(&iam, account, None).await?;
     let mut data = AccountData::default();
     if let Some(options) = advisor {
-        for role in &roles {
-            match advisor::role_access(&iam, &role.arn, options).await {
+        let arns: Vec<String> = roles.iter().map(|r| r.arn.clone()).collect();
+        for role in advisor::roles_access(&iam, &arns, options).await {
+            match role.result {
                 Ok(records) => data.access.extend(records),
-                Err(e) => data.failed_roles.push((role.arn.clone(), e)),
+                Err(e) => data.failed_roles.push((role.role_arn, e)),
             }
         }
     }

@@ -59,7 +59,15 @@ fn errors_name_the_key() {
         ("[accounts]\nconcurrency = 0\n", "accounts.concurrency"),
         ("[access]\ncloudtrail = \"bucket/x\"\n", "access.cloudtrail"),
         ("[notify]\nsns_topic = \"topic\"\n", "notify.sns_topic"),
-        ("[store]\ndynamodb_table = \"t\"\n", "store"),
+        (
+            "[store]\ndynamodb_table = \"t\"\nsqlite = \"r.db\"\n",
+            "store",
+        ),
+        ("[store]\ndynamodb_table = \"\"\n", "store.dynamodb_table"),
+        (
+            "[access]\nadvisor_concurrency = 0\n",
+            "access.advisor_concurrency",
+        ),
         (
             "[filter.account_blocklist]\nabc = [\"x\"]\n",
             "filter.account_blocklist.abc",
@@ -77,4 +85,50 @@ fn errors_name_the_key() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("min_age_days"), "{err}");
+}
+
+#[test]
+fn the_store_is_sqlite_unless_a_table_is_named() {
+    let backend =
+        |text: &str, vars: &[(&str, &str)]| Config::load(text, env(vars)).unwrap().store.backend();
+    assert_eq!(
+        backend("", &[]),
+        StoreBackend::Sqlite(PathBuf::from("repokid.db"))
+    );
+    assert_eq!(
+        backend("[store]\nsqlite = \"/var/r.db\"\n", &[]),
+        StoreBackend::Sqlite(PathBuf::from("/var/r.db"))
+    );
+    // The table alone selects DynamoDB (the default file does not get in
+    // the way), from the file or from the environment alone.
+    assert_eq!(
+        backend("[store]\ndynamodb_table = \"repokid\"\n", &[]),
+        StoreBackend::DynamoDb("repokid".into())
+    );
+    assert_eq!(
+        backend("", &[("REPOKID__STORE__DYNAMODB_TABLE", "repokid-prod")]),
+        StoreBackend::DynamoDb("repokid-prod".into())
+    );
+    assert_eq!(
+        backend(
+            "[filter]\nmin_age_days = 3\n",
+            &[("REPOKID__STORE__DYNAMODB_TABLE", "t")]
+        ),
+        StoreBackend::DynamoDb("t".into())
+    );
+    // A file naming SQLite and the environment naming a table: both set.
+    let err = Config::load(
+        "[store]\nsqlite = \"r.db\"\n",
+        env(&[("REPOKID__STORE__DYNAMODB_TABLE", "t")]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("`store`"), "{err}");
+}
+
+#[test]
+fn advisor_concurrency_reaches_the_collect_options() {
+    let config = Config::load("[access]\nadvisor_concurrency = 3\n", env(&[])).unwrap();
+    assert_eq!(config.collect_options().advisor.unwrap().concurrency, 3);
+    let default = Config::load("", env(&[])).unwrap();
+    assert_eq!(default.collect_options().advisor.unwrap().concurrency, 8);
 }
