@@ -5,9 +5,9 @@
 //! file's text and the environment in; this module reads neither.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+pub use tomlenv::{StoreBackend, StoreTable};
 
 use std::time::Duration;
 
@@ -153,42 +153,8 @@ impl Default for ScheduleTable {
     }
 }
 
-/// `[store]`: at most one of `sqlite` or `dynamodb_table`; neither: SQLite
-/// in `repokid.db`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreTable {
-    /// A SQLite database file.
-    pub sqlite: Option<PathBuf>,
-    /// A DynamoDB table (string partition key `pk`, string sort key `sk`;
-    /// see `repokid init-table`).
-    pub dynamodb_table: Option<String>,
-}
-
 /// The SQLite file used when `[store]` names none.
 pub const DEFAULT_SQLITE: &str = "repokid.db";
-
-/// Where state is kept, as `[store]` says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreBackend {
-    /// A SQLite file.
-    Sqlite(PathBuf),
-    /// A DynamoDB table, reached with the caller's SDK configuration.
-    DynamoDb(String),
-}
-
-impl StoreTable {
-    /// The store selected: the DynamoDB table if one is named, else the
-    /// SQLite file (default [`DEFAULT_SQLITE`]). [`Config::load`] refuses a
-    /// table naming both.
-    pub fn backend(&self) -> StoreBackend {
-        match (&self.dynamodb_table, &self.sqlite) {
-            (Some(table), _) => StoreBackend::DynamoDb(table.clone()),
-            (None, Some(path)) => StoreBackend::Sqlite(path.clone()),
-            (None, None) => StoreBackend::Sqlite(PathBuf::from(DEFAULT_SQLITE)),
-        }
-    }
-}
 
 impl Config {
     /// Parses `text`, applies `REPOKID__...` overrides from `env`, and
@@ -277,17 +243,8 @@ impl Config {
                 format!("`{topic}` is not a topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"),
             ));
         }
-        if self.store.sqlite.is_some() && self.store.dynamodb_table.is_some() {
-            return Err(invalid(
-                "store",
-                "both `sqlite` and `dynamodb_table` are set; keep exactly one".to_owned(),
-            ));
-        }
-        if self.store.dynamodb_table.as_deref() == Some("") {
-            return Err(invalid(
-                "store.dynamodb_table",
-                "is empty; name the table or leave the key out".to_owned(),
-            ));
+        if let Some(problem) = self.store.problem() {
+            return Err(invalid("store", problem.to_owned()));
         }
         if self.access.advisor_concurrency == 0 {
             return Err(invalid(

@@ -45,7 +45,7 @@ use crate::aws::AwsIam;
 use crate::aws::collect;
 use crate::aws::notify::SnsNotifier;
 use crate::aws::route::Route;
-use crate::config::{Config, StoreBackend};
+use crate::config::{Config, DEFAULT_SQLITE, StoreBackend};
 use crate::err::StoreError;
 use crate::plan::{PlanConfig, Planner};
 use crate::schedule;
@@ -68,7 +68,7 @@ impl Deps {
     /// DynamoDB table through `sdk`, or the SQLite file (opened, and
     /// created if missing).
     pub fn open(config: Config, sdk: SdkConfig) -> Result<Deps, StoreError> {
-        let store: Box<dyn Store> = match config.store.backend() {
+        let store: Box<dyn Store> = match config.store.backend(DEFAULT_SQLITE) {
             StoreBackend::DynamoDb(table) => Box::new(DynamoStore::from_sdk(&sdk, table)),
             StoreBackend::Sqlite(path) => Box::new(SqliteStore::open(&path)?),
         };

@@ -27,7 +27,7 @@ use repokid::aws::cloudtrail::S3Location;
 use repokid::aws::collect;
 use repokid::aws::notify::SnsNotifier;
 use repokid::aws::route::Route;
-use repokid::config::{Config, StoreBackend};
+use repokid::config::{Config, DEFAULT_SQLITE, StoreBackend};
 use repokid::model::{Outcome, RolePlan};
 use repokid::{
     DynamoStore, PlanConfig, Planner, RoleInput, RoleRecord, SqliteStore, Store, schedule, stats,
@@ -383,7 +383,7 @@ struct Opened {
 async fn open_store(db: Option<&Path>, config: &Config) -> Result<Opened> {
     let backend = match db {
         Some(path) => StoreBackend::Sqlite(path.to_path_buf()),
-        None => config.store.backend(),
+        None => config.store.backend(DEFAULT_SQLITE),
     };
     Ok(match backend {
         StoreBackend::Sqlite(path) => Opened {

@@ -4,7 +4,7 @@
 //! scheduled role in IAM.
 #![allow(clippy::unwrap_used, reason = "tests")]
 
-use repokid::config::{Config, StoreBackend};
+use repokid::config::{Config, DEFAULT_SQLITE, StoreBackend};
 use repokid::lambda::{Deps, LambdaError, handle_repo_scheduled, handle_update};
 use repokid::model::{AccessRecord, AccessSource, Scheduled, VersionReason};
 use repokid::{DynamoStore, SqliteStore};
@@ -45,7 +45,10 @@ async fn update_then_repo_the_due_roles_on_dynamodb() {
         vec![("REPOKID__STORE__DYNAMODB_TABLE".to_owned(), table.clone())],
     )
     .unwrap();
-    assert_eq!(config.store.backend(), StoreBackend::DynamoDb(table));
+    assert_eq!(
+        config.store.backend(DEFAULT_SQLITE),
+        StoreBackend::DynamoDb(table)
+    );
     let deps = Deps::open(config, sdk).unwrap();
     update_then_repo_the_due_roles(&deps).await;
 }

@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -63,7 +65,7 @@ fn errors_name_the_key() {
             "[store]\ndynamodb_table = \"t\"\nsqlite = \"r.db\"\n",
             "store",
         ),
-        ("[store]\ndynamodb_table = \"\"\n", "store.dynamodb_table"),
+        ("[store]\ndynamodb_table = \"\"\n", "store"),
         (
             "[access]\nadvisor_concurrency = 0\n",
             "access.advisor_concurrency",
@@ -89,8 +91,12 @@ fn errors_name_the_key() {
 
 #[test]
 fn the_store_is_sqlite_unless_a_table_is_named() {
-    let backend =
-        |text: &str, vars: &[(&str, &str)]| Config::load(text, env(vars)).unwrap().store.backend();
+    let backend = |text: &str, vars: &[(&str, &str)]| {
+        Config::load(text, env(vars))
+            .unwrap()
+            .store
+            .backend(DEFAULT_SQLITE)
+    };
     assert_eq!(
         backend("", &[]),
         StoreBackend::Sqlite(PathBuf::from("repokid.db"))
