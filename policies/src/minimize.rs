@@ -28,7 +28,7 @@
 //! assert_eq!(minimize(cat, &all_s3, &Options::default()), ["s3:*"]);
 //! ```
 
-use crate::catalogue::{ActionId, ActionSet, Catalogue, Service, cmp_ignore_case};
+use crate::catalogue::{ActionSet, Catalogue, Service, cmp_ignore_case};
 
 /// How [`minimize`] may write patterns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,10 +102,7 @@ fn cover_set(cat: &Catalogue, set: &ActionSet, options: &Options, out: &mut Vec<
     // Ids are in catalogue order, so a service's ids come together: handle
     // each service at its first id and skip the rest of its range.
     let mut next = 0;
-    for id in set {
-        if id.index() < next {
-            continue;
-        }
+    while let Some(id) = set.next_from(next) {
         let Some(action) = cat.get(id) else {
             break;
         };
@@ -115,44 +112,39 @@ fn cover_set(cat: &Catalogue, set: &ActionSet, options: &Options, out: &mut Vec<
     }
 }
 
-/// One service's actions, sorted by lowercase name, and how many of the
-/// first `i` are wanted.
+/// One service's actions (sorted by lowercase name) and the wanted ones.
+/// Names are read from the catalogue and wanted actions counted as the walk
+/// needs them, so a small set in a large service costs little.
 struct Run<'a> {
-    prefix: &'a str,
-    names: Vec<&'a str>,
-    wanted_before: Vec<usize>,
+    service: Service<'a>,
+    /// The id of the service's first action.
+    start: usize,
+    set: &'a ActionSet,
     options: &'a Options,
 }
 
 fn cover_service(service: Service<'_>, set: &ActionSet, options: &Options, out: &mut Vec<String>) {
-    let names: Vec<&str> = service.actions().map(|a| a.name()).collect();
-    let mut wanted_before = Vec::with_capacity(names.len() + 1);
-    let mut count = 0;
-    wanted_before.push(0);
-    for index in service.action_range() {
-        let id = u32::try_from(index).map(ActionId::new);
-        if id.is_ok_and(|id| set.contains(id)) {
-            count += 1;
-        }
-        wanted_before.push(count);
-    }
+    let range = service.action_range();
     let run = Run {
-        prefix: service.prefix(),
-        names,
-        wanted_before,
+        service,
+        start: range.start,
+        set,
         options,
     };
-    run.cover(0, run.names.len(), 0, out);
+    run.cover(0, range.len(), 0, out);
 }
 
 impl Run<'_> {
+    /// How many of names `lo..hi` are wanted.
     fn wanted(&self, lo: usize, hi: usize) -> usize {
-        let at = |i: usize| self.wanted_before.get(i).copied().unwrap_or(0);
-        at(hi).saturating_sub(at(lo))
+        self.set.count_in(self.start + lo..self.start + hi)
     }
 
     fn name(&self, i: usize) -> &str {
-        self.names.get(i).copied().unwrap_or_default()
+        self.service
+            .action_at(i)
+            .map(|a| a.name())
+            .unwrap_or_default()
     }
 
     /// The lowercase byte at `depth` of name `i` (None past its end).
@@ -170,9 +162,10 @@ impl Run<'_> {
         if wanted == 0 {
             return;
         }
+        let prefix = self.service.prefix();
         if wanted == hi - lo {
             if hi - lo == 1 {
-                out.push(format!("{}:{}", self.prefix, self.name(lo)));
+                out.push(format!("{prefix}:{}", self.name(lo)));
                 return;
             }
             let allowed = if depth == 0 {
@@ -182,26 +175,65 @@ impl Run<'_> {
             };
             if allowed {
                 let stem = self.name(lo).get(..depth).unwrap_or_default();
-                out.push(format!("{}:{stem}*", self.prefix));
+                out.push(format!("{prefix}:{stem}*"));
                 return;
             }
         }
+        if wanted == 1 {
+            // A lone wanted name among unwanted ones: every wildcard over
+            // it is one of its own prefixes, which take in unwanted names
+            // here, so it is written as itself (found by bisection).
+            let (mut a, mut b) = (lo, hi - 1);
+            while a < b {
+                let m = a + (b - a) / 2;
+                if self.wanted(lo, m + 1) == 1 {
+                    b = m;
+                } else {
+                    a = m + 1;
+                }
+            }
+            out.push(format!("{prefix}:{}", self.name(a)));
+            return;
+        }
+        // Not all wanted: the names here (sorted) all share the first and
+        // last names' common prefix, so the levels down to it would split
+        // nothing; go straight there. (All wanted but the stem too short,
+        // the walk goes one level at a time: the first allowed stem is the
+        // pattern.)
+        let depth = if wanted < hi - lo {
+            let (first, last) = (self.name(lo).as_bytes(), self.name(hi - 1).as_bytes());
+            let common = first
+                .iter()
+                .zip(last)
+                .take_while(|(x, y)| x.eq_ignore_ascii_case(y))
+                .count();
+            depth.max(common)
+        } else {
+            depth
+        };
         let mut i = lo;
         // A name equal to the shared prefix sorts first; it has no children.
         if self.name(i).len() == depth {
             if self.wanted(i, i + 1) == 1 {
-                out.push(format!("{}:{}", self.prefix, self.name(i)));
+                out.push(format!("{prefix}:{}", self.name(i)));
             }
             i += 1;
         }
         while i < hi {
+            // The names from `i` sharing its byte at `depth`: a run, found
+            // by bisection (the bytes at `depth` ascend over `i..hi`).
             let c = self.byte(i, depth);
-            let rest = self.names.get(i..hi).unwrap_or_default();
-            let len =
-                rest.partition_point(|n| n.as_bytes().get(depth).map(u8::to_ascii_lowercase) <= c);
-            let j = i + len.max(1);
-            self.cover(i, j, depth + 1, out);
-            i = j;
+            let (mut a, mut b) = (i + 1, hi);
+            while a < b {
+                let m = a + (b - a) / 2;
+                if self.byte(m, depth) <= c {
+                    a = m + 1;
+                } else {
+                    b = m;
+                }
+            }
+            self.cover(i, a, depth + 1, out);
+            i = a;
         }
     }
 }

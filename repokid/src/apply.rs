@@ -9,20 +9,39 @@
 //! The IAM calls always name the role by its ARN.
 //!
 //! Both commands work the same way:
-//! 1. read the role's current inline policies from IAM;
+//! 1. read the role's current inline policies, and the ARNs of its
+//!    attached managed policies, from IAM;
 //! 2. compute the wanted policies (the plan of the live policies for
 //!    `repo`, a stored version for `rollback`) and the calls that turn one
-//!    into the other: a `PutRolePolicy` per policy whose document differs
-//!    or is missing, a `DeleteRolePolicy` per policy not wanted. Equal
-//!    documents give no call, so running a command twice changes nothing
-//!    the second time;
+//!    into the other, in this order: a `PutRolePolicy` per policy whose
+//!    document differs or is missing, then a `DetachRolePolicy` per managed
+//!    policy the plan detaches (`repo`) or an `AttachRolePolicy` per
+//!    managed policy to re-attach (`rollback`), then a `DeleteRolePolicy`
+//!    per inline policy not wanted. So the copy replacing a managed policy
+//!    is in place before the policy is detached, and a re-attached policy
+//!    before its copy goes: the role never lacks a permission it keeps.
+//!    Equal documents and attachments already as wanted give no call, so
+//!    running a command twice changes nothing the second time;
 //! 3. without `commit`, stop there (a dry run);
-//! 4. with `commit`, save the current policies as a new [`InlineVersion`]
-//!    in the store *before* any call, make the calls in order, and, if one
-//!    fails, put back what was changed (re-put the saved documents, delete
-//!    the policies that were not there) and report both
-//!    ([`ApplyError::PartlyApplied`]); on success, save the role with its
-//!    new inline policies, so later plans see them.
+//! 4. with `commit`, save the current inline policies and attached ARNs as
+//!    a new [`InlineVersion`] in the store *before* any call, make the
+//!    calls in order, and, if one fails, undo what was changed, latest
+//!    first (re-put the saved documents, delete the policies that were not
+//!    there, re-attach what was detached, detach what was attached) and
+//!    report both ([`ApplyError::PartlyApplied`]); on success, save the
+//!    role with its new inline and attached policies, so later plans see
+//!    them.
+//!
+//! # Managed policies
+//! `repo` plans only the attached managed policies that are both in the
+//! stored inventory (which holds their documents) and attached in IAM now;
+//! one attached since the last `repokid update` is left alone. With
+//! [`PlanConfig::managed`](crate::plan::PlanConfig::managed) off (the
+//! default) nothing is detached. `rollback` re-attaches each managed
+//! policy of the stored version that is not attached now; it never
+//! detaches anything (a policy attached since is left attached). A version
+//! saved before repokid recorded attachments has none, so rolling back to
+//! it leaves the attachments as they are.
 //!
 //! Every plan `repo` computes and every change `remove` computes is saved
 //! in the store ([`Store::put_plan`]), dry run or not, so `repokid stats`
@@ -44,14 +63,16 @@ use time::{Duration, OffsetDateTime};
 
 use crate::err::{ApplyError, IamError, StoreError};
 use crate::model::{
-    InlineVersion, NamedPolicy, Outcome, PolicyChange, RolePlan, RoleRecord, VersionReason,
+    AttachedRecord, InlineVersion, NamedPolicy, Outcome, PolicyChange, PolicyVersionRecord,
+    RolePlan, RoleRecord, VersionReason,
 };
 use crate::plan::{Planner, RoleInput};
 use crate::store::Store;
 
-/// The IAM calls `repo` and `rollback` make, on one role's inline policies.
-/// The role is named by its ARN (`arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`),
-/// which tells its account and its name.
+/// The IAM calls `repo` and `rollback` make, on one role's inline policies
+/// and managed-policy attachments. The role is named by its ARN
+/// (`arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`), which tells its account
+/// and its name.
 #[expect(
     async_fn_in_trait,
     reason = "called through generics from one task; no Send bound is needed"
@@ -68,6 +89,13 @@ pub trait Iam {
     ) -> Result<(), IamError>;
     /// Deletes inline policy `name` of role `role_arn`.
     async fn delete_policy(&self, role_arn: &str, name: &str) -> Result<(), IamError>;
+    /// The ARNs of the managed policies attached to role `role_arn` (all
+    /// pages).
+    async fn attached_policies(&self, role_arn: &str) -> Result<Vec<String>, IamError>;
+    /// Attaches managed policy `policy_arn` to role `role_arn`.
+    async fn attach_policy(&self, role_arn: &str, policy_arn: &str) -> Result<(), IamError>;
+    /// Detaches managed policy `policy_arn` from role `role_arn`.
+    async fn detach_policy(&self, role_arn: &str, policy_arn: &str) -> Result<(), IamError>;
 }
 
 /// One IAM call of a change.
@@ -89,13 +117,25 @@ pub enum Call {
         /// The document deleted.
         previous: Policy,
     },
+    /// `DetachRolePolicy`.
+    Detach {
+        /// The managed policy's ARN.
+        policy_arn: String,
+    },
+    /// `AttachRolePolicy`.
+    Attach {
+        /// The managed policy's ARN.
+        policy_arn: String,
+    },
 }
 
 impl Call {
-    /// The inline policy the call is about.
+    /// The policy the call is about: an inline policy's name, or a managed
+    /// policy's ARN.
     pub fn name(&self) -> &str {
         match self {
             Call::Put { name, .. } | Call::Delete { name, .. } => name,
+            Call::Detach { policy_arn } | Call::Attach { policy_arn } => policy_arn,
         }
     }
 }
@@ -120,9 +160,20 @@ pub struct ApplyReport {
     pub target: Option<InlineVersion>,
 }
 
-/// The calls turning `current` into `wanted`: puts in `wanted`'s order,
-/// then deletes in `current`'s order.
+/// The calls turning inline policies `current` into `wanted`: puts in
+/// `wanted`'s order, then deletes in `current`'s order.
 pub fn calls(current: &[NamedPolicy], wanted: &[NamedPolicy]) -> Vec<Call> {
+    calls_around(current, wanted, Vec::new())
+}
+
+/// The calls turning inline policies `current` into `wanted`, with the
+/// attachment calls `attachments` between the puts and the deletes (see
+/// the module documentation).
+fn calls_around(
+    current: &[NamedPolicy],
+    wanted: &[NamedPolicy],
+    attachments: Vec<Call>,
+) -> Vec<Call> {
     let now: BTreeMap<&str, &Policy> = current
         .iter()
         .map(|p| (p.name.as_str(), &p.document))
@@ -136,6 +187,7 @@ pub fn calls(current: &[NamedPolicy], wanted: &[NamedPolicy]) -> Vec<Call> {
             previous: now.get(p.name.as_str()).map(|d| (*d).clone()),
         })
         .collect();
+    out.extend(attachments);
     out.extend(
         current
             .iter()
@@ -148,22 +200,11 @@ pub fn calls(current: &[NamedPolicy], wanted: &[NamedPolicy]) -> Vec<Call> {
     out
 }
 
-/// The inline policies a plan leaves: each rewritten one replaced, each
-/// dropped one gone, the others as they are.
+/// The inline policies `plan` leaves on a role whose inline policies are
+/// `current` ([`RolePlan::inline_after`]): the copies of the managed
+/// policies it replaces included.
 pub fn planned_policies(current: &[NamedPolicy], plan: &RolePlan) -> Vec<NamedPolicy> {
-    if plan.outcome != Outcome::Repo {
-        return current.to_vec();
-    }
-    current
-        .iter()
-        .filter_map(|p| match plan.policies.iter().find(|c| c.name == p.name) {
-            None => Some(p.clone()),
-            Some(change) => change.new.as_ref().map(|doc| NamedPolicy {
-                name: p.name.clone(),
-                document: doc.clone(),
-            }),
-        })
-        .collect()
+    plan.inline_after(current)
 }
 
 /// The stored role `role` names: an ARN (`arn:...`) names the role of that
@@ -273,7 +314,11 @@ async fn repo_leased<I: Iam>(
     now: OffsetDateTime,
 ) -> Result<ApplyReport, ApplyError> {
     let current = iam.inline_policies(&role.arn).await?;
+    let attached = iam.attached_policies(&role.arn).await?;
     role.inline.clone_from(&current);
+    // The stored documents of the policies still attached; one attached
+    // since the inventory has no document and is left alone.
+    role.attached.retain(|a| attached.contains(&a.arn));
     let history = store.policy_history(&role.arn).await?;
     let access = store.access().await?;
     let plan = planner.plan_role(
@@ -285,11 +330,19 @@ async fn repo_leased<I: Iam>(
         now,
     );
     store.put_plan(&plan, now).await?;
-    let wanted = planned_policies(&current, &plan);
+    let wanted = plan.inline_after(&current);
+    // Only policies attached now were planned (see above).
+    let detached: Vec<String> = plan.detached().into_iter().map(str::to_owned).collect();
+    let detaches = detached
+        .iter()
+        .map(|arn| Call::Detach {
+            policy_arn: arn.clone(),
+        })
+        .collect();
     let mut report = ApplyReport {
         role_name: role.name.clone(),
         role_arn: role.arn.clone(),
-        calls: calls(&current, &wanted),
+        calls: calls_around(&current, &wanted, detaches),
         committed: false,
         saved_version: None,
         plan: Some(plan),
@@ -297,18 +350,31 @@ async fn repo_leased<I: Iam>(
     };
     if commit && !report.calls.is_empty() {
         role.inline = wanted;
+        role.attached.retain(|a| !detached.contains(&a.arn));
+        let before = Before {
+            inline: &current,
+            attached: &attached,
+        };
         commit_calls(
             iam,
             store,
             &mut report,
             &role,
-            &current,
+            before,
             VersionReason::BeforeRepo,
             now,
         )
         .await?;
     }
     Ok(report)
+}
+
+/// What a role held in IAM before a change: its inline policies and the
+/// ARNs of its attached managed policies.
+#[derive(Clone, Copy)]
+struct Before<'a> {
+    inline: &'a [NamedPolicy],
+    attached: &'a [String],
 }
 
 /// One role's result in a run over many roles.
@@ -415,33 +481,70 @@ async fn rollback_leased<I: Iam>(
         version,
     })?;
     let current = iam.inline_policies(&role.arn).await?;
+    let attached = iam.attached_policies(&role.arn).await?;
+    // Re-attach what the version had and IAM lacks; never detach.
+    let missing: Vec<String> = target
+        .attached
+        .iter()
+        .filter(|arn| !attached.contains(arn))
+        .cloned()
+        .collect();
+    let attaches = missing
+        .iter()
+        .map(|arn| Call::Attach {
+            policy_arn: arn.clone(),
+        })
+        .collect();
+    let calls = calls_around(&current, &target.policies, attaches);
     let mut report = ApplyReport {
         role_name: role.name.clone(),
         role_arn: role.arn.clone(),
-        calls: calls(&current, &target.policies),
+        calls,
         committed: false,
         saved_version: None,
         plan: None,
-        target: Some(target),
+        target: None,
     };
     if commit && !report.calls.is_empty() {
-        role.inline = report
-            .target
-            .as_ref()
-            .map(|t| t.policies.clone())
-            .unwrap_or_default();
+        role.inline.clone_from(&target.policies);
+        role.attached.retain(|a| attached.contains(&a.arn));
+        let history = store.policy_history(&role.arn).await?;
+        role.attached
+            .extend(missing.iter().map(|arn| attached_record(arn, &history)));
+        let before = Before {
+            inline: &current,
+            attached: &attached,
+        };
         commit_calls(
             iam,
             store,
             &mut report,
             &role,
-            &current,
+            before,
             VersionReason::BeforeRollback,
             now,
         )
         .await?;
     }
+    report.target = Some(target);
     Ok(report)
+}
+
+/// The record of managed policy `arn` re-attached by a rollback, with its
+/// latest document in the role's policy `history` (none if never stored:
+/// the next `repokid update` reads it).
+fn attached_record(arn: &str, history: &[PolicyVersionRecord]) -> AttachedRecord {
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
+    AttachedRecord {
+        name: resource.rsplit('/').next().unwrap_or(resource).to_owned(),
+        arn: arn.to_owned(),
+        aws_managed: arn.split(':').nth(4) == Some("aws"),
+        document: history
+            .iter()
+            .filter(|v| v.policy == arn)
+            .max_by_key(|v| (v.seen_at, v.version))
+            .map(|v| v.document.clone()),
+    }
 }
 
 /// `repokid remove`: takes the actions of `permission` (an action or a
@@ -486,6 +589,7 @@ async fn remove_leased<I: Iam>(
     now: OffsetDateTime,
 ) -> Result<ApplyReport, ApplyError> {
     let current = iam.inline_policies(&role.arn).await?;
+    let attached = iam.attached_policies(&role.arn).await?;
     let wanted = planner
         .without(&current, permission)
         .ok_or_else(|| ApplyError::UnknownPermission(permission.to_owned()))?;
@@ -503,12 +607,16 @@ async fn remove_leased<I: Iam>(
     };
     if commit && !report.calls.is_empty() {
         role.inline = wanted;
+        let before = Before {
+            inline: &current,
+            attached: &attached,
+        };
         commit_calls(
             iam,
             store,
             &mut report,
             &role,
-            &current,
+            before,
             VersionReason::BeforeRemove,
             now,
         )
@@ -532,8 +640,10 @@ pub fn removal_plan(cat: &Catalogue, role: &RoleRecord, calls: &[Call]) -> RoleP
                 previous: Some(previous),
             } => (name, previous, Some(document)),
             Call::Delete { name, previous } => (name, previous, None),
-            // A remove never creates a policy.
-            Call::Put { previous: None, .. } => continue,
+            // A remove never creates a policy nor touches attachments.
+            Call::Put { previous: None, .. } | Call::Detach { .. } | Call::Attach { .. } => {
+                continue;
+            }
         };
         let new = new.cloned();
         let d = diff(cat, old, new.as_ref().unwrap_or(&empty_like(old)));
@@ -592,26 +702,27 @@ fn empty_like(policy: &Policy) -> Policy {
     }
 }
 
-/// Saves `current`, makes the report's calls, restores on failure, and
-/// saves `role` (holding the new inline policies) on success.
+/// Saves `before`, makes the report's calls, restores on failure, and
+/// saves `role` (holding the new inline and attached policies) on success.
 async fn commit_calls<I: Iam>(
     iam: &I,
     store: &dyn Store,
     report: &mut ApplyReport,
     role: &RoleRecord,
-    current: &[NamedPolicy],
+    before: Before<'_>,
     reason: VersionReason,
     now: OffsetDateTime,
 ) -> Result<(), ApplyError> {
     let version = store
-        .put_inline_version(&role.arn, current, reason, now)
+        .put_inline_version(&role.arn, before.inline, before.attached, reason, now)
         .await?;
     report.saved_version = Some(version);
     for (done, call) in report.calls.iter().enumerate() {
         if let Err(failure) = make(iam, &role.arn, call).await {
             // The failed call is undone too (it may have taken effect),
-            // unless that means deleting a policy it failed to create.
-            let failed_new = matches!(call, Call::Put { previous: None, .. });
+            // unless that means deleting a policy it failed to create or
+            // detaching one it failed to attach.
+            let failed_new = matches!(call, Call::Put { previous: None, .. } | Call::Attach { .. });
             let undo = done + usize::from(!failed_new);
             let restore_failures = restore(iam, &role.arn, report.calls.iter().take(undo)).await;
             return Err(ApplyError::PartlyApplied {
@@ -633,6 +744,8 @@ async fn make<I: Iam>(iam: &I, role_arn: &str, call: &Call) -> Result<(), IamErr
     match call {
         Call::Put { name, document, .. } => iam.put_policy(role_arn, name, document).await,
         Call::Delete { name, .. } => iam.delete_policy(role_arn, name).await,
+        Call::Detach { policy_arn } => iam.detach_policy(role_arn, policy_arn).await,
+        Call::Attach { policy_arn } => iam.attach_policy(role_arn, policy_arn).await,
     }
 }
 
@@ -660,6 +773,8 @@ async fn restore<'a, I: Iam>(
                 previous: None,
                 ..
             } => iam.delete_policy(role_arn, name).await,
+            Call::Detach { policy_arn } => iam.attach_policy(role_arn, policy_arn).await,
+            Call::Attach { policy_arn } => iam.detach_policy(role_arn, policy_arn).await,
         };
         if let Err(e) = undone {
             failures.push(e);

@@ -1,6 +1,7 @@
 //! The only AWS SDK caller of the crate.
 //!
-//! - [`AwsIam`]: IAM inline role policies, as [`Iam`] for [`crate::apply`],
+//! - [`AwsIam`]: IAM inline role policies and managed-policy attachments,
+//!   as [`Iam`] for [`crate::apply`],
 //!   each call sent to the account of the role's ARN ([`route`]);
 //! - [`route`]: how a role's account is reached (the caller's credentials,
 //!   or a role assumed in each account) and the sessions of a run;
@@ -165,6 +166,53 @@ impl Iam for AwsIam {
             .send()
             .await
             .map_err(|e| call_error("DeleteRolePolicy", role_arn, Some(name), &e))?;
+        Ok(())
+    }
+
+    async fn attached_policies(&self, role_arn: &str) -> Result<Vec<String>, IamError> {
+        const OP: &str = "ListAttachedRolePolicies";
+        let (client, role) = self.reach(OP, role_arn, None).await?;
+        let mut pages = client
+            .list_attached_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error(OP, role_arn, None, &e))?;
+            out.extend(
+                page.attached_policies
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| p.policy_arn),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn attach_policy(&self, role_arn: &str, policy_arn: &str) -> Result<(), IamError> {
+        const OP: &str = "AttachRolePolicy";
+        let (client, role) = self.reach(OP, role_arn, Some(policy_arn)).await?;
+        client
+            .attach_role_policy()
+            .role_name(role)
+            .policy_arn(policy_arn)
+            .send()
+            .await
+            .map_err(|e| call_error(OP, role_arn, Some(policy_arn), &e))?;
+        Ok(())
+    }
+
+    async fn detach_policy(&self, role_arn: &str, policy_arn: &str) -> Result<(), IamError> {
+        const OP: &str = "DetachRolePolicy";
+        let (client, role) = self.reach(OP, role_arn, Some(policy_arn)).await?;
+        client
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(policy_arn)
+            .send()
+            .await
+            .map_err(|e| call_error(OP, role_arn, Some(policy_arn), &e))?;
         Ok(())
     }
 }

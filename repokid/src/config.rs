@@ -36,6 +36,8 @@ pub struct Config {
     pub notify: NotifyTable,
     /// Scheduling.
     pub schedule: ScheduleTable,
+    /// What plans and `repo` may change.
+    pub repo: RepoTable,
     /// Where state is kept.
     pub store: StoreTable,
 }
@@ -151,6 +153,16 @@ impl Default for ScheduleTable {
             days: crate::schedule::DEFAULT_DAYS,
         }
     }
+}
+
+/// `[repo]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RepoTable {
+    /// Replace each attached customer-managed policy granting unused
+    /// permissions by a right-sized inline copy and detach it (default
+    /// false: only report them); see [`PlanConfig::managed`].
+    pub managed: bool,
 }
 
 /// The SQLite file used when `[store]` names none.
@@ -277,7 +289,7 @@ impl Config {
         }
     }
 
-    /// The planner settings of `[filter]`.
+    /// The planner settings of `[filter]` and `[repo]`.
     pub fn plan_config(&self) -> PlanConfig {
         let f = &self.filter;
         PlanConfig {
@@ -291,6 +303,7 @@ impl Config {
                 recent_days: f.recent_days,
             },
             unused_after_days: f.unused_days,
+            managed: self.repo.managed,
             ..PlanConfig::default()
         }
     }

@@ -96,7 +96,8 @@ pub struct IamError {
     pub operation: &'static str,
     /// The role: its ARN for calls through [`crate::aws::AwsIam`].
     pub role: String,
-    /// The inline policy name, for calls about one policy.
+    /// The inline policy name, or the managed policy ARN, for calls about
+    /// one policy.
     pub policy: Option<String>,
     /// What went wrong, with its causes.
     pub message: String,

@@ -28,7 +28,7 @@ use repokid::aws::collect;
 use repokid::aws::notify::SnsNotifier;
 use repokid::aws::route::Route;
 use repokid::config::{Config, DEFAULT_SQLITE, StoreBackend};
-use repokid::model::{Outcome, RolePlan};
+use repokid::model::{ManagedDecision, Outcome, RolePlan};
 use repokid::{
     DynamoStore, PlanConfig, Planner, RoleInput, RoleRecord, SqliteStore, Store, schedule, stats,
 };
@@ -85,16 +85,19 @@ enum Command {
     /// Remove roles' unused permissions in IAM (a dry run unless `--commit`).
     ///
     /// Plans against each role's live inline policies; with `--commit`,
-    /// saves them as a new version in the store first, then puts each
-    /// rewritten policy and deletes each dropped one; a failed call puts
-    /// back what was changed. With `--all` or `--scheduled`, a failing role
+    /// saves them (and the ARNs of the attached managed policies) as a new
+    /// version in the store first, then puts each rewritten policy, detaches
+    /// the managed policies replaced by inline copies (`--managed`), and
+    /// deletes each dropped inline policy; a failed call puts back what was
+    /// changed. With `--all` or `--scheduled`, a failing role
     /// does not stop the others but makes the exit code 1. Each role is
     /// changed in its own account (see `--assume-role`).
     Repo(RepoArgs),
     /// Put back a stored version of a role's inline policies (a dry run unless `--commit`).
     ///
     /// Without `--version`, restores the version saved by the last `repo`.
-    /// Every saved version is listed.
+    /// Managed policies the version had attached and the role lacks are
+    /// re-attached; nothing is ever detached. Every saved version is listed.
     Rollback {
         /// The role name, or its ARN (needed when roles of several accounts share the name).
         #[arg(long)]
@@ -199,7 +202,8 @@ struct UpdateArgs {
     cloudtrail: Option<String>,
 }
 
-/// Plan settings; each overrides the configuration's `[filter]`.
+/// Plan settings; each overrides the configuration's `[filter]` (and
+/// `--managed`, `[repo]`).
 #[derive(Args)]
 struct FilterFlags {
     /// A service or action unused for this many days is removed (default 90).
@@ -220,6 +224,12 @@ struct FilterFlags {
     /// Only roles whose name or ARN matches this glob (repeatable; replaces `filter.allowlist`).
     #[arg(long)]
     only: Vec<String>,
+    /// Also right-size attached customer-managed policies: each one granting
+    /// unused permissions is replaced by an inline copy `repokid-<PolicyName>`
+    /// holding what is used, and detached (default: `repo.managed`, off:
+    /// they are only reported).
+    #[arg(long)]
+    managed: bool,
 }
 
 impl FilterFlags {
@@ -243,6 +253,7 @@ impl FilterFlags {
         if !self.only.is_empty() {
             f.allowlist.clone_from(&self.only);
         }
+        plan.managed |= self.managed;
         plan
     }
 }
@@ -484,7 +495,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if let Ok(found) = apply::find_role(store, &role).await {
                 println!("stored versions of role {} ({}):", found.name, found.arn);
                 for v in store.inline_versions(&found.arn).await? {
-                    let names: Vec<&str> = v.policies.iter().map(|p| p.name.as_str()).collect();
+                    let names: Vec<&str> = v
+                        .policies
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .chain(v.attached.iter().map(String::as_str))
+                        .collect();
                     println!(
                         "  {:>3}  {}  {:15}  {}",
                         v.version,
@@ -720,7 +736,7 @@ fn print_apply(report: &ApplyReport, command: &str) {
         );
     }
     if report.calls.is_empty() {
-        println!("nothing to change: IAM already holds these inline policies");
+        println!("nothing to change: IAM already holds these policies");
         return;
     }
     let verb = if report.committed { "done" } else { "would do" };
@@ -741,11 +757,13 @@ fn print_apply(report: &ApplyReport, command: &str) {
                 serde_json::to_string_pretty(&document.to_value()).unwrap_or_default()
             ),
             Call::Delete { name, .. } => println!("  DeleteRolePolicy {name}"),
+            Call::Detach { policy_arn } => println!("  DetachRolePolicy {policy_arn}"),
+            Call::Attach { policy_arn } => println!("  AttachRolePolicy {policy_arn}"),
         }
     }
     match report.saved_version {
         Some(v) => println!(
-            "the inline policies as they were are stored as version {v}; undo with `repokid rollback --role {} --version {v} --commit`",
+            "the inline policies and attachments as they were are stored as version {v}; undo with `repokid rollback --role {} --version {v} --commit`",
             report.role_name
         ),
         None => println!(
@@ -946,7 +964,20 @@ fn outcome_detail(plan: &RolePlan) -> String {
             }
             if !plan.managed_unused.is_empty() {
                 let n: usize = plan.managed_unused.iter().map(|m| m.unused_count).sum();
-                parts.push(format!("{n} unused in managed policies"));
+                let detached = plan.detached().len();
+                let refused = plan
+                    .managed_unused
+                    .iter()
+                    .filter(|m| matches!(m.decision, ManagedDecision::Refused { .. }))
+                    .count();
+                let mut text = format!("{n} unused in managed policies");
+                if detached > 0 {
+                    text.push_str(&format!(", {detached} replaced or detached"));
+                }
+                if refused > 0 {
+                    text.push_str(&format!(", {refused} refused"));
+                }
+                parts.push(text);
             }
             parts.join("; ")
         }
@@ -1022,6 +1053,18 @@ fn print_plan_detail(plan: &RolePlan) {
             m.unused_count,
             m.unused.join(", ")
         );
+        match &m.decision {
+            ManagedDecision::Reported => {
+                println!("  reported only (--managed replaces it by an inline copy)");
+            }
+            ManagedDecision::Replaced { copy, .. } => println!(
+                "  detached, replaced by inline policy {}:\n{}",
+                copy.name,
+                serde_json::to_string_pretty(&copy.document.to_value()).unwrap_or_default()
+            ),
+            ManagedDecision::Detached => println!("  detached (nothing of it is used)"),
+            ManagedDecision::Refused { reason } => println!("  stays attached: {reason}"),
+        }
     }
     for change in &plan.policies {
         println!(

@@ -202,11 +202,13 @@ pub struct RolePlan {
     pub role_name: String,
     /// The decision.
     pub outcome: Outcome,
-    /// The inline permissions taken away, as the fewest patterns.
+    /// The permissions taken away, as the fewest patterns: from the inline
+    /// policies, and from the managed policies the plan detaches.
     pub removed: Vec<String>,
     /// How many catalogue actions `removed` stands for.
     pub removed_count: usize,
-    /// Services none of whose inline permissions stay.
+    /// Services none of whose permissions stay (in the inline policies and
+    /// the detached managed policies' copies).
     pub removed_services: Vec<String>,
     /// Each inline policy the plan rewrites or deletes.
     pub policies: Vec<PolicyChange>,
@@ -215,9 +217,59 @@ pub struct RolePlan {
     /// Services the role is granted but no access data mentions; their
     /// permissions are kept.
     pub no_data_services: Vec<String>,
-    /// Unused permissions of attached customer-managed policies (reported,
-    /// never rewritten: other identities may share them).
+    /// Attached customer-managed policies granting unused permissions, and
+    /// what the plan does with each: by default only reported (other
+    /// identities may share them); with
+    /// [`PlanConfig::managed`](crate::plan::PlanConfig::managed), detached and
+    /// replaced by a right-sized inline copy (see [`ManagedDecision`]; the
+    /// copies are not in `policies`, which holds the existing inline
+    /// policies the plan changes).
     pub managed_unused: Vec<ManagedUnused>,
+}
+
+impl RolePlan {
+    /// The ARNs of the managed policies the plan detaches (none unless the
+    /// outcome is [`Outcome::Repo`]). A detached policy's copy, if any
+    /// ([`ManagedDecision::Replaced`]), must be put before it is detached.
+    pub fn detached(&self) -> Vec<&str> {
+        if self.outcome != Outcome::Repo {
+            return Vec::new();
+        }
+        self.managed_unused
+            .iter()
+            .filter(|m| m.decision.detaches())
+            .map(|m| m.arn.as_str())
+            .collect()
+    }
+
+    /// The inline policies the role has once the plan is applied to
+    /// `current` (its inline policies now): each rewritten one replaced,
+    /// each dropped one gone, the others as they are, then the copies of
+    /// the managed policies it replaces. `current` unchanged unless the
+    /// outcome is [`Outcome::Repo`].
+    pub fn inline_after(&self, current: &[NamedPolicy]) -> Vec<NamedPolicy> {
+        if self.outcome != Outcome::Repo {
+            return current.to_vec();
+        }
+        let changed =
+            current
+                .iter()
+                .filter_map(|p| match self.policies.iter().find(|c| c.name == p.name) {
+                    None => Some(p.clone()),
+                    Some(change) => change.new.as_ref().map(|doc| NamedPolicy {
+                        name: p.name.clone(),
+                        document: doc.clone(),
+                    }),
+                });
+        let created = self
+            .managed_unused
+            .iter()
+            .filter_map(|m| match &m.decision {
+                ManagedDecision::Replaced { copy, .. } => Some(NamedPolicy::clone(copy)),
+                _ => None,
+            });
+        changed.chain(created).collect()
+    }
 }
 
 /// The planner's decision for a role.
@@ -303,10 +355,52 @@ pub enum KeepReason {
 pub struct ManagedUnused {
     /// The policy ARN.
     pub arn: String,
-    /// The unused permissions, as the fewest patterns.
+    /// The unused permissions, as the fewest patterns (statements whose
+    /// `Sid` starts with `NOREPO` not counted).
     pub unused: Vec<String>,
     /// How many catalogue actions `unused` stands for.
     pub unused_count: usize,
+    /// What the plan does with the policy.
+    pub decision: ManagedDecision,
+}
+
+/// What a plan does with an attached customer-managed policy that grants
+/// unused permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ManagedDecision {
+    /// Left attached, its unused permissions reported (the planner's
+    /// `managed` option is off).
+    Reported,
+    /// Detached, and replaced by its right-sized inline copy: rewritten as
+    /// the plan rewrites inline policies, named `repokid-<PolicyName>`
+    /// (unique among the role's inline policies).
+    Replaced {
+        /// The new inline policy.
+        copy: Box<NamedPolicy>,
+        /// The [`policies::diff`] of the managed policy and its copy (its
+        /// `granted` is always empty); absent when the planner was told not
+        /// to compute diffs.
+        diff: Option<Box<PolicyDiff>>,
+    },
+    /// Detached without a copy: it has no Deny or `NOREPO` statement and
+    /// nothing it allows is used.
+    Detached,
+    /// Left attached: its copy would not fit in IAM's inline limit.
+    Refused {
+        /// Why, and how to fix it.
+        reason: String,
+    },
+}
+
+impl ManagedDecision {
+    /// Whether the plan detaches the policy.
+    pub fn detaches(&self) -> bool {
+        matches!(
+            self,
+            ManagedDecision::Replaced { .. } | ManagedDecision::Detached
+        )
+    }
 }
 
 /// Serde for [`Policy`] as its JSON document.
@@ -379,7 +473,8 @@ impl VersionReason {
     }
 }
 
-/// All of a role's inline policies as IAM held them at one time.
+/// All of a role's inline policies, and the ARNs of its attached managed
+/// policies, as IAM held them at one time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InlineVersion {
     /// The role's ARN.
@@ -393,6 +488,12 @@ pub struct InlineVersion {
     pub reason: VersionReason,
     /// Every inline policy the role had (none: it had none).
     pub policies: Vec<NamedPolicy>,
+    /// The ARNs of the managed policies attached to the role at the same
+    /// time. Versions saved before repokid recorded attachments read as
+    /// none: rolling back to one re-attaches nothing (and a rollback never
+    /// detaches anything).
+    #[serde(default)]
+    pub attached: Vec<String>,
 }
 
 /// A role scheduled to be repoed.

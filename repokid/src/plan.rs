@@ -3,7 +3,8 @@
 //!
 //! No I/O, no clock: `now` is an argument. For each role not excluded by
 //! [`filter::role_skips`]:
-//! 1. every Allow statement is expanded to catalogue actions;
+//! 1. every statement is expanded to catalogue actions (each pattern once
+//!    per planner, however many roles hold it);
 //! 2. an action is *used* when its action-level record (if the data has
 //!    one) or else its service's record shows a use within
 //!    `unused_after_days` of `now`; an action whose service no data
@@ -15,36 +16,50 @@
 //!    (`Resource`, `Condition`, `Sid` untouched): the original patterns
 //!    whose whole expansion is kept stay verbatim, the rest is written as
 //!    the fewest patterns that grant exactly the kept actions
-//!    ([`minimize_set`]); a `NotAction` becomes an explicit `Action` list;
-//!    patterns the catalogue does not know are kept (they may name actions
-//!    newer than the catalogue). Statements left with no action go, and so
-//!    do policies left with no statement;
-//! 4. the rewritten inline policies must fit IAM's 10,240-character limit
-//!    for a role's inline policies (whitespace not counted), or the plan is
-//!    refused;
-//! 5. attached customer-managed policies are not rewritten; their unused
-//!    permissions are reported.
+//!    ([`minimize_set`](policies::minimize::minimize_set)); a `NotAction`
+//!    becomes an explicit `Action` list; patterns the catalogue does not
+//!    know are kept (they may name actions newer than the catalogue).
+//!    Statements left with no action go, and so do policies left with no
+//!    statement;
+//! 4. attached customer-managed policies granting unused permissions are
+//!    reported; with [`PlanConfig::managed`], each is detached and replaced
+//!    by an inline copy rewritten by the same rules (named
+//!    `repokid-<PolicyName>`), or detached without a copy when nothing of it
+//!    is left. A copy that would not fit (step 5) is not made and the policy
+//!    stays attached, with the reason ([`ManagedDecision::Refused`]);
+//! 5. the rewritten inline policies (copies included) must fit IAM's
+//!    10,240-character limit for a role's inline policies (whitespace not
+//!    counted), or the plan is refused.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use policies::Policy;
-use policies::catalogue::{ActionId, ActionSet, Catalogue};
-use policies::diff::diff;
-use policies::expand::expand_pattern;
-use policies::minimize::{Options, minimize_set};
+use policies::catalogue::{ActionSet, Catalogue, Service};
+use policies::diff::{PolicyDiff, diff};
 use policies::model::{Effect, Negatable, OneOrMany, Statement};
 use time::{Duration, OffsetDateTime};
 
 use crate::access::RoleAccess;
 use crate::filter::{self, FilterConfig};
 use crate::model::{
-    KeepReason, Kept, ManagedUnused, NamedPolicy, Outcome, PolicyChange, PolicyVersionRecord,
-    RolePlan, RoleRecord,
+    AttachedRecord, KeepReason, Kept, ManagedDecision, ManagedUnused, NamedPolicy, Outcome,
+    PolicyChange, PolicyVersionRecord, RolePlan, RoleRecord,
 };
+
+mod cache;
+mod size;
+
+use cache::Cache;
+/// A policy's size as IAM counts it: its JSON without whitespace outside
+/// strings (the compact JSON form), counted without writing it.
+pub use size::json_size;
 
 /// IAM's limit on the total size of a role's inline policies, in
 /// characters, whitespace excluded.
 pub const INLINE_LIMIT: usize = 10_240;
+
+/// IAM's longest policy name, in characters.
+const POLICY_NAME_MAX: usize = 128;
 
 /// The planner's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +75,10 @@ pub struct PlanConfig {
     /// action to its resources); a bulk run that only needs the decisions
     /// and the removed permissions can turn it off.
     pub diffs: bool,
+    /// Replace each attached customer-managed policy that grants unused
+    /// permissions by a right-sized inline copy (default false: they are
+    /// only reported). See [`ManagedDecision`].
+    pub managed: bool,
 }
 
 impl Default for PlanConfig {
@@ -69,6 +88,7 @@ impl Default for PlanConfig {
             unused_after_days: 90,
             inline_limit: INLINE_LIMIT,
             diffs: true,
+            managed: false,
         }
     }
 }
@@ -84,26 +104,57 @@ pub struct RoleInput<'a> {
     pub history: &'a [PolicyVersionRecord],
 }
 
-/// Plans roles against one catalogue; caches pattern expansions across roles.
+/// Plans roles against one catalogue; caches pattern expansions and
+/// minimizations across roles.
 pub struct Planner<'c> {
     cat: &'c Catalogue,
     config: PlanConfig,
     invisible: ActionSet,
-    /// Pattern → its actions, or `None` if it matches none.
-    patterns: HashMap<String, Option<ActionSet>>,
-    /// (a service's first id, a subset of its actions as a bit mask from
-    /// there) → their fewest patterns.
-    minimized: HashMap<(usize, Vec<u64>), Vec<String>>,
+    cache: Cache<'c>,
 }
-
-/// Past this many cached minimizations the cache starts afresh (bounds memory).
-const MINIMIZED_CACHE: usize = 200_000;
 
 /// The expansion of one statement's `Action`/`NotAction`.
 struct Expanded {
-    actions: ActionSet,
+    actions: Arc<ActionSet>,
     /// Listed patterns the catalogue does not know.
     unknown: Vec<String>,
+    /// An Allow statement not marked `NOREPO`: the only kind a plan changes.
+    repoable: bool,
+}
+
+impl Expanded {
+    /// Whether a plan leaves the statement as written: a Deny, a `NOREPO`
+    /// statement, or one whose every action is kept.
+    fn untouched(&self, keep: &ActionSet) -> bool {
+        !self.repoable || self.actions.is_subset(keep)
+    }
+}
+
+/// Adds what the repoable statements of `statements` grant to `into`.
+fn granted_into(statements: &[Expanded], into: &mut ActionSet) {
+    for e in statements.iter().filter(|e| e.repoable) {
+        into.union_with(&e.actions);
+    }
+}
+
+/// What the repoable statements of `statements` grant outside `keep`.
+fn unused(statements: &[Expanded], keep: &ActionSet) -> ActionSet {
+    // Built from the small per-statement differences, not from the whole
+    // grant of the policy.
+    let mut out = ActionSet::new();
+    for e in statements.iter().filter(|e| !e.untouched(keep)) {
+        let mut gone = ActionSet::clone(&e.actions);
+        gone.subtract(keep);
+        out.union_with(&gone);
+    }
+    out
+}
+
+/// An attached customer-managed policy whose document the inventory holds.
+struct Managed<'r> {
+    record: &'r AttachedRecord,
+    document: &'r Policy,
+    statements: Vec<Expanded>,
 }
 
 impl<'c> Planner<'c> {
@@ -113,106 +164,42 @@ impl<'c> Planner<'c> {
             cat,
             invisible: filter::invisible_actions(cat),
             config,
-            patterns: HashMap::new(),
-            minimized: HashMap::new(),
+            cache: Cache::new(cat),
         }
-    }
-
-    /// [`minimize_set`], one service at a time, cached: the same subsets of
-    /// a service recur across statements and roles.
-    fn minimize(&mut self, set: &ActionSet) -> Vec<String> {
-        let mut out = Vec::new();
-        // The service's first id, and its subset as a bit mask from there.
-        let mut key: (usize, Vec<u64>) = (0, Vec::new());
-        let mut end = 0;
-        for id in set {
-            let i = id.index();
-            if i >= end {
-                self.flush_minimized(&mut key, &mut out);
-                let Some(action) = self.cat.get(id) else {
-                    break;
-                };
-                let range = action.service().action_range();
-                key.0 = range.start;
-                end = range.end;
-            }
-            let bit = i - key.0;
-            if key.1.len() <= bit / 64 {
-                key.1.resize(bit / 64 + 1, 0);
-            }
-            if let Some(word) = key.1.get_mut(bit / 64) {
-                *word |= 1 << (bit % 64);
-            }
-        }
-        self.flush_minimized(&mut key, &mut out);
-        out.sort_by(|a, b| {
-            a.bytes()
-                .map(|c| c.to_ascii_lowercase())
-                .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
-                .then_with(|| a.cmp(b))
-        });
-        out
-    }
-
-    fn flush_minimized(&mut self, key: &mut (usize, Vec<u64>), out: &mut Vec<String>) {
-        if key.1.is_empty() {
-            return;
-        }
-        if let Some(found) = self.minimized.get(key) {
-            out.extend(found.iter().cloned());
-            key.1.clear();
-            return;
-        }
-        let mut set = ActionSet::new();
-        for (w, word) in key.1.iter().enumerate() {
-            for b in 0..64 {
-                if word & (1 << b) != 0 {
-                    let index = key.0 + w * 64 + b;
-                    set.insert(ActionId::new(u32::try_from(index).unwrap_or(u32::MAX)));
-                }
-            }
-        }
-        let patterns = minimize_set(self.cat, &set, &Options::default());
-        out.extend(patterns.iter().cloned());
-        if self.minimized.len() >= MINIMIZED_CACHE {
-            self.minimized.clear();
-        }
-        self.minimized
-            .insert((key.0, std::mem::take(&mut key.1)), patterns);
-    }
-
-    /// The actions one pattern grants (cached), `None` if none.
-    fn pattern(&mut self, pattern: &str) -> Option<&ActionSet> {
-        // Keyed as written: a pattern spelt in another case is one more
-        // entry with the same expansion.
-        if !self.patterns.contains_key(pattern) {
-            let mut set = ActionSet::new();
-            let found = expand_pattern(self.cat, pattern, &mut set)
-                .ok()
-                .map(|()| set);
-            self.patterns.insert(pattern.to_owned(), found);
-        }
-        self.patterns.get(pattern).and_then(Option::as_ref)
     }
 
     fn statement(&mut self, st: &Statement) -> Expanded {
-        let mut actions = ActionSet::new();
+        // A statement of one known pattern shares the cached set.
+        let mut actions: Option<Arc<ActionSet>> = None;
         let mut unknown = Vec::new();
         for p in st.action.value.iter() {
-            match self.pattern(p) {
-                Some(set) => actions.union_with(set),
-                None => unknown.push(p.clone()),
+            match (self.cache.pattern(p), &mut actions) {
+                (Some(set), None) => actions = Some(Arc::clone(set)),
+                (Some(set), Some(acc)) => Arc::make_mut(acc).union_with(set),
+                (None, _) => unknown.push(p.clone()),
             }
         }
+        let repoable = st.effect == Effect::Allow && !filter::is_norepo(st);
         if st.action.negated {
             let mut all = ActionSet::all(self.cat.action_count());
-            all.subtract(&actions);
+            if let Some(excluded) = &actions {
+                all.subtract(excluded);
+            }
             return Expanded {
-                actions: all,
+                actions: Arc::new(all),
                 unknown: Vec::new(),
+                repoable,
             };
         }
-        Expanded { actions, unknown }
+        Expanded {
+            actions: actions.unwrap_or_default(),
+            unknown,
+            repoable,
+        }
+    }
+
+    fn policy(&mut self, doc: &Policy) -> Vec<Expanded> {
+        doc.statements.iter().map(|st| self.statement(st)).collect()
     }
 
     /// The actions the role keeps: used, invisible, recent or without data.
@@ -226,8 +213,8 @@ impl<'c> Planner<'c> {
     ) -> (ActionSet, ActionSet, Vec<String>) {
         let cutoff = now - Duration::days(self.config.unused_after_days);
         let is_used = |t: &Option<OffsetDateTime>| t.is_some_and(|t| t >= cutoff);
-        let mut used = ActionSet::new();
-        let mut covered = ActionSet::new();
+        let mut used = ActionSet::with_capacity(self.cat.action_count());
+        let mut covered = ActionSet::with_capacity(self.cat.action_count());
         for (service, last) in &access.services {
             if let Some(svc) = self.cat.service(service) {
                 let range = svc.action_range();
@@ -255,7 +242,7 @@ impl<'c> Planner<'c> {
         }
         let mut no_data = granted.clone();
         no_data.subtract(&covered);
-        let no_data_services = services_of(self.cat, &no_data);
+        let no_data_services = prefixes(services_of(self.cat, &no_data));
         let mut keep = used.clone();
         keep.union_with(&no_data);
         keep.union_with(&self.invisible);
@@ -284,36 +271,31 @@ impl<'c> Planner<'c> {
             return plan;
         };
 
-        // Expand every inline statement once.
-        let mut expanded: Vec<Vec<Expanded>> = Vec::with_capacity(role.inline.len());
-        let mut granted = ActionSet::new();
-        for policy in &role.inline {
-            let mut list = Vec::with_capacity(policy.document.statements.len());
-            for st in policy.document.statements.iter() {
-                let e = self.statement(st);
-                if st.effect == Effect::Allow && !filter::is_norepo(st) {
-                    granted.union_with(&e.actions);
-                }
-                list.push(e);
-            }
-            expanded.push(list);
-        }
-        let managed: Vec<(&str, ActionSet)> = role
+        // Expand every statement once.
+        let inline: Vec<Vec<Expanded>> = role
+            .inline
+            .iter()
+            .map(|p| self.policy(&p.document))
+            .collect();
+        let managed: Vec<Managed<'_>> = role
             .attached
             .iter()
             .filter(|a| !a.aws_managed)
-            .filter_map(|a| a.document.as_ref().map(|d| (a.arn.as_str(), d)))
-            .map(|(arn, doc)| {
-                let mut set = ActionSet::new();
-                for st in doc.statements.iter().filter(|s| s.effect == Effect::Allow) {
-                    set.union_with(&self.statement(st).actions);
-                }
-                (arn, set)
+            .filter_map(|record| {
+                record.document.as_ref().map(|document| Managed {
+                    record,
+                    document,
+                    statements: self.policy(document),
+                })
             })
             .collect();
+        let mut granted = ActionSet::with_capacity(self.cat.action_count());
+        for statements in &inline {
+            granted_into(statements, &mut granted);
+        }
         let mut all_granted = granted.clone();
-        for (_, set) in &managed {
-            all_granted.union_with(set);
+        for m in &managed {
+            granted_into(&m.statements, &mut all_granted);
         }
 
         let recent = filter::recently_added(
@@ -330,81 +312,60 @@ impl<'c> Planner<'c> {
         plan.no_data_services = no_data_services;
         self.report_kept(&mut plan, role, &granted, &used, &recent);
 
-        for (arn, set) in &managed {
-            let mut unused = set.clone();
-            unused.subtract(&keep);
-            if !unused.is_empty() {
-                plan.managed_unused.push(ManagedUnused {
-                    arn: (*arn).to_owned(),
-                    unused: self.minimize(&unused),
-                    unused_count: unused.len(),
-                });
+        // What the plan takes from: the inline grants, and those of the
+        // managed policies it detaches.
+        let mut scope = granted;
+        let mut inline_removed = scope.clone();
+        inline_removed.subtract(&keep);
+        let inline_size = if inline_removed.is_empty() {
+            None
+        } else {
+            Some(self.rewrite_inline(&mut plan, role, &inline, &keep))
+        };
+        let mut size = Size {
+            inline: inline_size,
+            copies: 0,
+        };
+        for m in &managed {
+            let unused = unused(&m.statements, &keep);
+            if unused.is_empty() {
+                continue;
             }
+            let decision = if self.config.managed {
+                self.replace_managed(&plan, role, m, &keep, &mut size)
+            } else {
+                ManagedDecision::Reported
+            };
+            if decision.detaches() {
+                granted_into(&m.statements, &mut scope);
+            }
+            plan.managed_unused.push(ManagedUnused {
+                arn: m.record.arn.clone(),
+                unused: self.cache.minimize(&unused),
+                unused_count: unused.len(),
+                decision,
+            });
         }
 
-        let mut removed = granted.clone();
+        let mut removed = scope.clone();
         removed.subtract(&keep);
         if removed.is_empty() {
             return plan;
         }
-        plan.removed = self.minimize(&removed);
+        plan.removed = self.cache.minimize(&removed);
         plan.removed_count = removed.len();
-        let mut kept_granted = granted.clone();
-        kept_granted.intersect_with(&keep);
-        plan.removed_services = services_of(self.cat, &removed)
-            .into_iter()
-            .filter(|s| {
-                self.cat
-                    .service(s)
-                    .is_none_or(|svc| kept_granted.count_in(svc.action_range()) == 0)
-            })
-            .collect();
-
-        let mut size = 0;
-        for (policy, exp) in role.inline.iter().zip(&expanded) {
-            if policy
-                .document
-                .statements
-                .iter()
-                .zip(exp)
-                .all(|(st, e)| untouched(st, e, &keep))
-            {
-                size += json_size(&policy.document);
-                continue;
-            }
-            let new = self.rewrite(&policy.document, exp, &keep);
-            if let Some(doc) = &new {
-                size += json_size(doc);
-            }
-            if new.as_ref() != Some(&policy.document) {
-                let mut gone = ActionSet::new();
-                for (st, e) in policy.document.statements.iter().zip(exp) {
-                    if st.effect == Effect::Allow && !filter::is_norepo(st) {
-                        gone.union_with(&e.actions);
-                    }
-                }
-                gone.subtract(&keep);
-                let diff = self.config.diffs.then(|| {
-                    let empty = Policy {
-                        version: policy.document.version,
-                        id: None,
-                        statements: OneOrMany::Many(Vec::new()),
-                    };
-                    diff(self.cat, &policy.document, new.as_ref().unwrap_or(&empty))
-                });
-                plan.policies.push(PolicyChange {
-                    name: policy.name.clone(),
-                    removed_count: gone.len(),
-                    diff,
-                    old: policy.document.clone(),
-                    new,
-                });
-            }
-        }
-        plan.outcome = if size > self.config.inline_limit {
+        scope.intersect_with(&keep);
+        plan.removed_services = prefixes(
+            services_of(self.cat, &removed)
+                .into_iter()
+                .filter(|s| scope.count_in(s.action_range()) == 0)
+                .collect(),
+        );
+        let total = size.inline(role) + size.copies;
+        plan.outcome = if total > self.config.inline_limit {
             Outcome::Refused {
                 reason: format!(
-                    "the rewritten inline policies take {size} characters, over IAM's limit of {}; \
+                    "the rewritten inline policies take {total} characters, over IAM's limit of {}; \
                      move permissions to a managed policy or add a NOREPO statement",
                     self.config.inline_limit
                 ),
@@ -413,6 +374,101 @@ impl<'c> Planner<'c> {
             Outcome::Repo
         };
         plan
+    }
+
+    /// Adds a change for each inline policy the plan rewrites or deletes;
+    /// answers the size of the inline policies after the plan.
+    fn rewrite_inline(
+        &mut self,
+        plan: &mut RolePlan,
+        role: &RoleRecord,
+        inline: &[Vec<Expanded>],
+        keep: &ActionSet,
+    ) -> usize {
+        let mut size = 0;
+        for (policy, exp) in role.inline.iter().zip(inline) {
+            if exp.iter().all(|e| e.untouched(keep)) {
+                size += json_size(&policy.document);
+                continue;
+            }
+            // A statement not untouched loses an action, so `new` differs
+            // from the document.
+            let new = self.rewrite(&policy.document, exp, keep);
+            size += new.as_ref().map_or(0, json_size);
+            let gone = unused(exp, keep);
+            plan.policies.push(PolicyChange {
+                name: policy.name.clone(),
+                removed_count: gone.len(),
+                diff: self.diff(&policy.document, new.as_ref()),
+                old: policy.document.clone(),
+                new,
+            });
+        }
+        size
+    }
+
+    /// The decision for a customer-managed policy granting unused actions,
+    /// with `PlanConfig::managed`: detach it, with a copy if anything of it
+    /// is left, unless the copy does not fit.
+    fn replace_managed(
+        &mut self,
+        plan: &RolePlan,
+        role: &RoleRecord,
+        managed: &Managed<'_>,
+        keep: &ActionSet,
+        size: &mut Size,
+    ) -> ManagedDecision {
+        let Some(copy) = self.rewrite(managed.document, &managed.statements, keep) else {
+            return ManagedDecision::Detached;
+        };
+        let copy_size = json_size(&copy);
+        let total = size.inline(role) + size.copies + copy_size;
+        if total > self.config.inline_limit {
+            return ManagedDecision::Refused {
+                reason: format!(
+                    "its right-sized inline copy takes {copy_size} characters, which would bring \
+                     the role's inline policies to {total}, over IAM's limit of {}; it stays \
+                     attached (make room in the inline policies, or keep it)",
+                    self.config.inline_limit
+                ),
+            };
+        }
+        size.copies += copy_size;
+        let taken: Vec<&str> = role
+            .inline
+            .iter()
+            .map(|p| p.name.as_str())
+            .chain(
+                plan.managed_unused
+                    .iter()
+                    .filter_map(|m| match &m.decision {
+                        ManagedDecision::Replaced { copy, .. } => Some(copy.name.as_str()),
+                        _ => None,
+                    }),
+            )
+            .collect();
+        let name = copy_name(&managed.record.name, &taken);
+        let diff = self.diff(managed.document, Some(&copy)).map(Box::new);
+        ManagedDecision::Replaced {
+            copy: Box::new(NamedPolicy {
+                name,
+                document: copy,
+            }),
+            diff,
+        }
+    }
+
+    /// The [`diff`] of `old` and `new` (`None`: deleted), if the planner
+    /// computes diffs.
+    fn diff(&self, old: &Policy, new: Option<&Policy>) -> Option<PolicyDiff> {
+        self.config.diffs.then(|| {
+            let empty = Policy {
+                version: old.version,
+                id: None,
+                statements: OneOrMany::Many(Vec::new()),
+            };
+            diff(self.cat, old, new.unwrap_or(&empty))
+        })
     }
 
     fn report_kept(
@@ -449,7 +505,7 @@ impl<'c> Planner<'c> {
             }
         }
         for (reason, unused) in sets {
-            let permissions = self.minimize(&unused);
+            let permissions = self.cache.minimize(&unused);
             plan.kept.push(Kept {
                 reason,
                 permissions,
@@ -466,17 +522,12 @@ impl<'c> Planner<'c> {
         policies: &[NamedPolicy],
         permission: &str,
     ) -> Option<Vec<NamedPolicy>> {
-        let gone = self.pattern(permission)?.clone();
+        let gone = self.cache.pattern(permission)?.clone();
         let mut keep = ActionSet::all(self.cat.action_count());
         keep.subtract(&gone);
         let mut out = Vec::with_capacity(policies.len());
         for policy in policies {
-            let expanded: Vec<Expanded> = policy
-                .document
-                .statements
-                .iter()
-                .map(|st| self.statement(st))
-                .collect();
+            let expanded = self.policy(&policy.document);
             if let Some(document) = self.rewrite(&policy.document, &expanded, &keep) {
                 out.push(NamedPolicy {
                     name: policy.name.clone(),
@@ -491,16 +542,16 @@ impl<'c> Planner<'c> {
     fn rewrite(&mut self, doc: &Policy, expanded: &[Expanded], keep: &ActionSet) -> Option<Policy> {
         let mut statements = Vec::with_capacity(expanded.len());
         for (st, exp) in doc.statements.iter().zip(expanded) {
-            if untouched(st, exp, keep) {
+            if exp.untouched(keep) {
                 statements.push(st.clone());
                 continue;
             }
-            let mut wanted = exp.actions.clone();
+            let mut wanted = ActionSet::clone(&exp.actions);
             wanted.intersect_with(keep);
             let mut patterns: Vec<String> = Vec::new();
             if !st.action.negated {
                 for p in st.action.value.iter() {
-                    if let Some(set) = self.pattern(p)
+                    if let Some(set) = self.cache.pattern(p)
                         && set.is_subset(keep)
                     {
                         wanted.subtract(set);
@@ -508,14 +559,20 @@ impl<'c> Planner<'c> {
                     }
                 }
             }
-            patterns.extend(self.minimize(&wanted));
+            patterns.extend(self.cache.minimize(&wanted));
             patterns.extend(exp.unknown.iter().cloned());
             if patterns.is_empty() {
                 continue;
             }
-            let mut new = st.clone();
-            new.action = Negatable::listed(OneOrMany::from_vec(patterns));
-            statements.push(new);
+            // Field by field: the old action list is not worth cloning.
+            statements.push(Statement {
+                sid: st.sid.clone(),
+                effect: st.effect,
+                principal: st.principal.clone(),
+                action: Negatable::listed(OneOrMany::from_vec(patterns)),
+                resource: st.resource.clone(),
+                condition: st.condition.clone(),
+            });
         }
         if statements.is_empty() {
             return None;
@@ -532,33 +589,70 @@ impl<'c> Planner<'c> {
     }
 }
 
-/// Whether a plan leaves the statement as written: a Deny, a `NOREPO`
-/// statement, or one whose every action is kept.
-fn untouched(st: &Statement, exp: &Expanded, keep: &ActionSet) -> bool {
-    st.effect == Effect::Deny || filter::is_norepo(st) || exp.actions.is_subset(keep)
+/// The size of a role's inline policies after a plan, counted as needed.
+struct Size {
+    /// The rewritten inline policies, once counted (`None`: the plan
+    /// leaves them all as they are and they were not counted yet).
+    inline: Option<usize>,
+    /// The copies of managed policies the plan adds.
+    copies: usize,
 }
 
-/// The service prefixes with at least one action in `set`.
-fn services_of(cat: &Catalogue, set: &ActionSet) -> Vec<String> {
+impl Size {
+    fn inline(&mut self, role: &RoleRecord) -> usize {
+        *self
+            .inline
+            .get_or_insert_with(|| role.inline.iter().map(|p| json_size(&p.document)).sum())
+    }
+}
+
+/// The name of the inline copy of managed policy `name`:
+/// `repokid-<name>`, cut to [`POLICY_NAME_MAX`] characters, with `-2`,
+/// `-3`... added if one of `taken` has it (IAM names ignore case).
+fn copy_name(name: &str, taken: &[&str]) -> String {
+    let base = format!("repokid-{name}");
+    let candidate = |n: usize| {
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
+        let room = POLICY_NAME_MAX.saturating_sub(suffix.len());
+        let stem = base
+            .char_indices()
+            .nth(room)
+            .and_then(|(i, _)| base.get(..i))
+            .unwrap_or(&base);
+        format!("{stem}{suffix}")
+    };
+    // Each taken name rules out one candidate at most: one of the first
+    // `taken.len() + 1` is free.
+    (1..=taken.len() + 1)
+        .map(candidate)
+        .find(|c| !taken.iter().any(|t| t.eq_ignore_ascii_case(c)))
+        .unwrap_or(base)
+}
+
+/// The services with at least one action in `set`.
+fn services_of<'c>(cat: &'c Catalogue, set: &ActionSet) -> Vec<Service<'c>> {
     let mut out = Vec::new();
     let mut next = 0;
-    for id in set {
-        if id.index() < next {
-            continue;
-        }
+    while let Some(id) = set.next_from(next) {
         let Some(action) = cat.get(id) else { break };
         let service = action.service();
         next = service.action_range().end;
-        out.push(service.prefix().to_owned());
+        out.push(service);
     }
     out
 }
 
-/// A policy's size as IAM counts it: its JSON without whitespace outside
-/// strings (the compact JSON form), counted without writing it.
-pub use size::json_size;
-
-mod size;
+/// The prefixes of `services`.
+fn prefixes(services: Vec<Service<'_>>) -> Vec<String> {
+    services
+        .into_iter()
+        .map(|s| s.prefix().to_owned())
+        .collect()
+}
 
 #[cfg(test)]
 mod tests;

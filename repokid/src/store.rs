@@ -84,12 +84,14 @@ pub trait Store: Send + Sync {
     -> Result<(), StoreError>;
     /// Counts of what is stored.
     async fn stats(&self) -> Result<StoreStats, StoreError>;
-    /// Saves all of a role's inline policies as read at `taken_at`, as a
-    /// new version (none is ever overwritten); answers its number.
+    /// Saves all of a role's inline policies and the ARNs of its attached
+    /// managed policies, as read at `taken_at`, as a new version (none is
+    /// ever overwritten); answers its number.
     async fn put_inline_version(
         &self,
         role_arn: &str,
         policies: &[NamedPolicy],
+        attached: &[String],
         reason: VersionReason,
         taken_at: OffsetDateTime,
     ) -> Result<u32, StoreError>;

@@ -146,8 +146,9 @@ async fn a_long_history_reads_back_in_order(store: &dyn Store) {
         } else {
             VersionReason::BeforeRollback
         };
+        let attached = attached_of(n);
         let version = store
-            .put_inline_version(&arn("history"), &policies, reason, T0)
+            .put_inline_version(&arn("history"), &policies, &attached, reason, T0)
             .await
             .unwrap();
         assert_eq!(version, u32::try_from(n + 1).unwrap());
@@ -157,6 +158,7 @@ async fn a_long_history_reads_back_in_order(store: &dyn Store) {
     for (n, v) in saved.iter().enumerate() {
         assert_eq!(v.version, u32::try_from(n + 1).unwrap());
         assert_eq!(v.policies.len(), 2);
+        assert_eq!(v.attached, attached_of(n));
         assert_eq!(
             v.policies[1].document,
             Policy::parse(&big_policy(n + 100, 600)).unwrap()
@@ -169,6 +171,15 @@ async fn a_long_history_reads_back_in_order(store: &dyn Store) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// The managed policy ARNs saved with inline version `n + 1`: none for
+/// even `n`, one or two for odd `n`.
+fn attached_of(n: usize) -> Vec<String> {
+    (0..n % 4)
+        .filter(|_| n % 2 == 1)
+        .map(|i| format!("arn:aws:iam::111122223333:policy/team/p{n}-{i}"))
+        .collect()
 }
 
 /// Many roles in one call, more than one DynamoDB transaction holds.

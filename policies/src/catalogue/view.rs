@@ -43,6 +43,14 @@ impl<'c> Service<'c> {
             .map(move |(i, rec)| Action::new(cat, rec, start + i))
     }
 
+    /// The service's `i`-th action in its sorted list (`actions().nth(i)`
+    /// without walking there).
+    pub fn action_at(self, i: usize) -> Option<Action<'c>> {
+        let start = self.action_range().start;
+        let recs = self.cat.actions.get(self.action_range())?;
+        recs.get(i).map(|rec| Action::new(self.cat, rec, start + i))
+    }
+
     /// The positions of the service's actions in the catalogue's action list
     /// (the [`ActionId`] indexes of its actions, which are contiguous).
     pub fn action_range(self) -> Range<usize> {

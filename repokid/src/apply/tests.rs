@@ -5,19 +5,23 @@ use time::macros::datetime;
 
 use super::*;
 use crate::PlanConfig;
-use crate::model::{AccessRecord, AccessSource};
+use crate::model::{AccessRecord, AccessSource, ManagedDecision};
 use crate::store::SqliteStore;
 
 const NOW: OffsetDateTime = datetime!(2024-05-01 0:00 UTC);
 const ARN: &str = "arn:aws:iam::111122223333:role/web";
 
 /// IAM in memory, its roles by ARN (a call naming a role any other way
-/// finds none); the `fail_put`-th `PutRolePolicy` (1-based) fails.
+/// finds none), with their attached managed policies; the `fail_put`-th
+/// `PutRolePolicy` (1-based) fails, and so does every `DeleteRolePolicy` of
+/// policy `fail_delete`.
 #[derive(Default)]
 struct FakeIam {
     roles: RefCell<BTreeMap<String, BTreeMap<String, Policy>>>,
+    attached: RefCell<BTreeMap<String, Vec<String>>>,
     calls: RefCell<Vec<String>>,
     fail_put: Option<usize>,
+    fail_delete: Option<&'static str>,
     puts: RefCell<usize>,
 }
 
@@ -42,6 +46,11 @@ impl FakeIam {
 
     fn state_of(&self, arn: &str) -> BTreeMap<String, Policy> {
         self.roles.borrow().get(arn).cloned().unwrap_or_default()
+    }
+
+    /// The managed policies attached to role [`ARN`].
+    fn attached_now(&self) -> Vec<String> {
+        self.attached.borrow().get(ARN).cloned().unwrap_or_default()
     }
 
     /// Runs `change` on the policies of role `arn`, or fails as IAM does
@@ -105,12 +114,50 @@ impl Iam for FakeIam {
 
     async fn delete_policy(&self, role_arn: &str, name: &str) -> Result<(), IamError> {
         self.calls.borrow_mut().push(format!("delete {name}"));
+        if self.fail_delete == Some(name) {
+            return Err(failure("DeleteRolePolicy", name));
+        }
         self.on("DeleteRolePolicy", role_arn, |policies| {
             match policies.remove(name) {
                 Some(_) => Ok(()),
                 None => Err(failure("DeleteRolePolicy", name)),
             }
         })
+    }
+
+    async fn attached_policies(&self, role_arn: &str) -> Result<Vec<String>, IamError> {
+        self.on("ListAttachedRolePolicies", role_arn, |_| Ok(()))?;
+        Ok(self
+            .attached
+            .borrow()
+            .get(role_arn)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn attach_policy(&self, role_arn: &str, policy_arn: &str) -> Result<(), IamError> {
+        self.calls.borrow_mut().push(format!("attach {policy_arn}"));
+        self.on("AttachRolePolicy", role_arn, |_| Ok(()))?;
+        let mut attached = self.attached.borrow_mut();
+        let list = attached.entry(role_arn.to_owned()).or_default();
+        // Attaching an attached policy succeeds and changes nothing, as in IAM.
+        if !list.iter().any(|a| a == policy_arn) {
+            list.push(policy_arn.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn detach_policy(&self, role_arn: &str, policy_arn: &str) -> Result<(), IamError> {
+        self.calls.borrow_mut().push(format!("detach {policy_arn}"));
+        self.on("DetachRolePolicy", role_arn, |_| Ok(()))?;
+        let mut attached = self.attached.borrow_mut();
+        let list = attached.entry(role_arn.to_owned()).or_default();
+        let before = list.len();
+        list.retain(|a| a != policy_arn);
+        if list.len() == before {
+            return Err(failure("DetachRolePolicy", policy_arn));
+        }
+        Ok(())
     }
 }
 
@@ -317,6 +364,7 @@ fn rollback_defaults_to_the_version_before_the_last_repo() {
         taken_at: NOW,
         reason,
         policies: Vec::new(),
+        attached: Vec::new(),
     };
     let versions = [
         v(1, VersionReason::BeforeRepo),
@@ -543,4 +591,221 @@ async fn a_role_iam_does_not_reach_fails_alone_in_a_run_over_many() {
     assert!(store.inline_versions(OTHER).unwrap().is_empty());
     assert!(results[1].result.as_ref().unwrap().committed);
     assert_ne!(iam.state(), as_map(&originals()));
+}
+
+/// A customer-managed policy of the account, attached to role `web`.
+const SHARED: &str = "arn:aws:iam::111122223333:policy/team/shared";
+
+/// Role `web` of [`store_with_role`] with [`SHARED`] attached too: S3 (used)
+/// and EC2 (unused).
+fn store_with_managed_role() -> SqliteStore {
+    let store = store_with_role();
+    let mut role = find_role_sync(&store, ARN);
+    role.attached = vec![AttachedRecord {
+        name: "shared".into(),
+        arn: SHARED.into(),
+        aws_managed: false,
+        document: Some(
+            Policy::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","ec2:DescribeInstances"],"Resource":"*"}]}"#,
+            )
+            .unwrap(),
+        ),
+    }];
+    store
+        .put_roles(&[role], datetime!(2024-01-01 0:00 UTC))
+        .unwrap();
+    store
+}
+
+/// IAM holding [`originals`] and [`SHARED`] attached to role [`ARN`].
+fn iam_with_managed() -> FakeIam {
+    let iam = FakeIam::with(&originals());
+    iam.attached
+        .borrow_mut()
+        .insert(ARN.into(), vec![SHARED.into()]);
+    iam
+}
+
+async fn run_managed_repo(
+    iam: &FakeIam,
+    store: &SqliteStore,
+    commit: bool,
+) -> Result<ApplyReport, ApplyError> {
+    let config = PlanConfig {
+        managed: true,
+        ..PlanConfig::default()
+    };
+    let mut planner = Planner::new(Catalogue::builtin(), config);
+    repo(iam, store, &mut planner, "web", commit, NOW).await
+}
+
+/// The calls of a report, as the fake logs them.
+fn call_log(report: &ApplyReport) -> Vec<String> {
+    report
+        .calls
+        .iter()
+        .map(|c| match c {
+            Call::Put { name, .. } => format!("put {name}"),
+            Call::Delete { name, .. } => format!("delete {name}"),
+            Call::Detach { policy_arn } => format!("detach {policy_arn}"),
+            Call::Attach { policy_arn } => format!("attach {policy_arn}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn without_managed_an_attached_policy_is_only_reported() {
+    let iam = iam_with_managed();
+    let store = store_with_managed_role();
+    let report = run_repo(&iam, &store, true).await.unwrap();
+    let plan = report.plan.as_ref().unwrap();
+    assert_eq!(plan.managed_unused.len(), 1);
+    assert_eq!(plan.managed_unused[0].decision, ManagedDecision::Reported);
+    assert_eq!(call_log(&report), ["put a", "put b", "delete c"]);
+    assert_eq!(iam.attached_now(), [SHARED]);
+    assert!(!iam.state().contains_key("repokid-shared"));
+    // The version saved records the attachment anyway.
+    assert_eq!(store.inline_versions(ARN).unwrap()[0].attached, [SHARED]);
+}
+
+#[tokio::test]
+async fn managed_repo_puts_the_copy_then_detaches_then_rolls_back() {
+    let iam = iam_with_managed();
+    let store = store_with_managed_role();
+    let detach = format!("detach {SHARED}");
+    let attach = format!("attach {SHARED}");
+
+    // The dry run lists the detach, between the puts and the delete.
+    let dry = run_managed_repo(&iam, &store, false).await.unwrap();
+    assert_eq!(
+        call_log(&dry),
+        ["put a", "put b", "put repokid-shared", &detach, "delete c"]
+    );
+    assert!(iam.calls.borrow().is_empty());
+    assert_eq!(iam.attached_now(), [SHARED]);
+
+    let done = run_managed_repo(&iam, &store, true).await.unwrap();
+    assert!(done.committed);
+    assert_eq!(*iam.calls.borrow(), call_log(&dry));
+    assert!(iam.attached_now().is_empty());
+    let copy = &iam.state()["repokid-shared"];
+    assert_eq!(
+        copy.statements.iter().next().unwrap().action_patterns(),
+        ["s3:GetObject"]
+    );
+    let expected = planned_policies(&originals(), done.plan.as_ref().unwrap());
+    assert_eq!(iam.state(), as_map(&expected));
+    // Saved first: the inline policies and the attachment as they were.
+    let saved = store.inline_versions(ARN).unwrap();
+    assert_eq!(as_map(&saved[0].policies), as_map(&originals()));
+    assert_eq!(saved[0].attached, [SHARED]);
+    // The stored role follows IAM.
+    let role = find_role(&store, "web").await.unwrap();
+    assert!(role.attached.is_empty());
+    assert!(role.inline.iter().any(|p| p.name == "repokid-shared"));
+
+    // Twice: the policy is no longer attached and the copy is inline and
+    // right-sized already; nothing to do.
+    iam.calls.borrow_mut().clear();
+    let again = run_managed_repo(&iam, &store, true).await.unwrap();
+    assert!(again.calls.is_empty(), "{:?}", again.calls);
+    assert!(iam.calls.borrow().is_empty());
+    assert_eq!(store.inline_versions(ARN).unwrap().len(), 1);
+
+    // Rollback: inline policies as before, the policy re-attached before
+    // its copy goes.
+    let back = rollback(&iam, &store, "web", None, true, NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        call_log(&back),
+        ["put a", "put b", "put c", &attach, "delete repokid-shared"]
+    );
+    assert_eq!(iam.state(), as_map(&originals()));
+    assert_eq!(iam.attached_now(), [SHARED]);
+    let role = find_role(&store, "web").await.unwrap();
+    assert_eq!(role.attached.len(), 1);
+    assert_eq!(role.attached[0].arn, SHARED);
+    assert_eq!(role.attached[0].name, "shared");
+    assert!(
+        role.attached[0].document.is_some(),
+        "from the stored history"
+    );
+    // The rollback saved the state it replaced: no attachment then.
+    let saved = store.inline_versions(ARN).unwrap();
+    assert!(saved[1].attached.is_empty());
+
+    // Rolling back again changes nothing; the managed repo can run again.
+    iam.calls.borrow_mut().clear();
+    let twice = rollback(&iam, &store, "web", Some(1), true, NOW)
+        .await
+        .unwrap();
+    assert!(twice.calls.is_empty(), "{:?}", twice.calls);
+    assert!(iam.calls.borrow().is_empty());
+    let redo = run_managed_repo(&iam, &store, false).await.unwrap();
+    assert!(call_log(&redo).contains(&detach));
+}
+
+#[tokio::test]
+async fn rollback_never_detaches() {
+    let iam = iam_with_managed();
+    let store = store_with_managed_role();
+    run_managed_repo(&iam, &store, true).await.unwrap();
+    // Attached since by someone else: the rollback leaves it.
+    let other = "arn:aws:iam::111122223333:policy/other";
+    iam.attached
+        .borrow_mut()
+        .get_mut(ARN)
+        .unwrap()
+        .push(other.into());
+    let back = rollback(&iam, &store, "web", Some(1), true, NOW)
+        .await
+        .unwrap();
+    assert!(!call_log(&back).iter().any(|c| c.starts_with("detach")));
+    assert_eq!(iam.attached_now(), [other, SHARED]);
+}
+
+#[tokio::test]
+async fn a_failure_after_the_detach_reattaches_and_deletes_the_copy() {
+    let iam = FakeIam {
+        fail_delete: Some("c"),
+        ..iam_with_managed()
+    };
+    let store = store_with_managed_role();
+    let err = run_managed_repo(&iam, &store, true).await.unwrap_err();
+    let ApplyError::PartlyApplied {
+        applied,
+        total,
+        restore_failures,
+        ..
+    } = &err
+    else {
+        panic!("{err}");
+    };
+    assert_eq!((*applied, *total), (4, 5));
+    assert!(restore_failures.is_empty(), "{restore_failures:?}");
+    let (detach, attach) = (format!("detach {SHARED}"), format!("attach {SHARED}"));
+    assert_eq!(
+        *iam.calls.borrow(),
+        [
+            "put a",
+            "put b",
+            "put repokid-shared",
+            &detach,
+            "delete c",
+            // Undone, latest first (the failed delete too: it may have
+            // taken effect).
+            "put c",
+            &attach,
+            "delete repokid-shared",
+            "put b",
+            "put a",
+        ]
+    );
+    assert_eq!(iam.state(), as_map(&originals()));
+    assert_eq!(iam.attached_now(), [SHARED]);
+    // The stored role is left as it was.
+    let role = find_role(&store, "web").await.unwrap();
+    assert_eq!(role.attached.len(), 1);
 }

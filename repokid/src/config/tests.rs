@@ -46,6 +46,7 @@ fn environment_variables_override_keys() {
     .unwrap();
     assert_eq!(config.filter.min_age_days, 45);
     assert_eq!(config.plan_config().filter.min_age_days, 45);
+    assert!(!config.plan_config().managed);
     assert_eq!(config.accounts.ids, ["123456789012"]);
     assert_eq!(
         config.notify.sns_topic.as_deref(),
@@ -137,4 +138,14 @@ fn advisor_concurrency_reaches_the_collect_options() {
     assert_eq!(config.collect_options().advisor.unwrap().concurrency, 3);
     let default = Config::load("", env(&[])).unwrap();
     assert_eq!(default.collect_options().advisor.unwrap().concurrency, 8);
+}
+
+#[test]
+fn repo_managed_reaches_the_planner_from_the_file_or_the_environment() {
+    let from_file = Config::load("[repo]\nmanaged = true\n", env(&[])).unwrap();
+    assert!(from_file.plan_config().managed);
+    let from_env = Config::load("", env(&[("REPOKID__REPO__MANAGED", "true")])).unwrap();
+    assert!(from_env.plan_config().managed);
+    let err = Config::load("[repo]\nmanaged = \"yes\"\n", env(&[])).unwrap_err();
+    assert!(err.to_string().contains("managed"), "{err}");
 }

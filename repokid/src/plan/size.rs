@@ -7,22 +7,26 @@
 //! policy of the example account and on generated ones.
 
 use policies::Policy;
-use policies::model::{Condition, ConditionValue, Negatable, OneOrMany, Principal, Statement};
+use policies::model::{
+    Condition, ConditionValue, Effect, Negatable, OneOrMany, Principal, Statement,
+};
 
 /// The number of characters of `policy.to_json()`.
 pub fn json_size(policy: &Policy) -> usize {
-    let mut members = Vec::with_capacity(3);
-    if let Some(v) = policy.version {
-        members.push(member("Version", string(v.as_str())));
-    }
-    if let Some(id) = &policy.id {
-        members.push(member("Id", string(id)));
-    }
-    members.push(member(
-        "Statement",
-        one_or_many(&policy.statements, statement),
-    ));
-    object(members)
+    object(
+        [
+            policy
+                .version
+                .map(|v| member("Version", string(v.as_str()))),
+            policy.id.as_ref().map(|id| member("Id", string(id))),
+            Some(member(
+                "Statement",
+                one_or_many(&policy.statements, statement),
+            )),
+        ]
+        .into_iter()
+        .flatten(),
+    )
 }
 
 /// `{` members separated by commas `}`.
@@ -43,14 +47,21 @@ fn member(key: &str, value: usize) -> usize {
 
 /// A JSON string with its quotes, escaped as `serde_json` writes it.
 fn string(s: &str) -> usize {
-    2 + s
-        .chars()
-        .map(|c| match c {
-            '"' | '\\' | '\u{08}' | '\u{0c}' | '\n' | '\r' | '\t' => 2,
-            c if u32::from(c) < 0x20 => 6,
-            _ => 1,
+    // Counted over bytes, without branches so that it vectorizes: a
+    // character is a byte that is not a UTF-8 continuation byte
+    // (`0b10xx_xxxx`, counted 0); `"` and `\\` take 2; control characters
+    // take 2 (`\b \t \n \f \r`) or 6 (`\u00XX`).
+    let body: u32 = s
+        .bytes()
+        .map(|b| {
+            let quoted = u32::from(b == b'"' || b == b'\\');
+            let control = u32::from(b < 0x20);
+            let short = u32::from(matches!(b, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d));
+            let continuation = u32::from(b & 0xc0 == 0x80);
+            (1 + quoted + 5 * control).wrapping_sub(4 * short + continuation)
         })
-        .sum::<usize>()
+        .fold(0, u32::wrapping_add);
+    2 + usize::try_from(body).unwrap_or(usize::MAX)
 }
 
 fn one_or_many<T>(values: &OneOrMany<T>, item: impl Fn(&T) -> usize) -> usize {
@@ -70,22 +81,28 @@ fn negatable<T>(names: (&str, &str), element: &Negatable<T>, value: impl Fn(&T) 
 }
 
 fn statement(st: &Statement) -> usize {
-    let mut members = Vec::with_capacity(6);
-    if let Some(sid) = &st.sid {
-        members.push(member("Sid", string(sid)));
-    }
-    members.push(member("Effect", string(&st.effect.to_string())));
-    if let Some(p) = &st.principal {
-        members.push(negatable(("Principal", "NotPrincipal"), p, principal));
-    }
-    members.push(negatable(("Action", "NotAction"), &st.action, strings));
-    if let Some(r) = &st.resource {
-        members.push(negatable(("Resource", "NotResource"), r, strings));
-    }
-    if let Some(c) = &st.condition {
-        members.push(member("Condition", condition(c)));
-    }
-    object(members)
+    let effect = match st.effect {
+        Effect::Allow => "Allow",
+        Effect::Deny => "Deny",
+    };
+    object(
+        [
+            st.sid.as_ref().map(|sid| member("Sid", string(sid))),
+            Some(member("Effect", string(effect))),
+            st.principal
+                .as_ref()
+                .map(|p| negatable(("Principal", "NotPrincipal"), p, principal)),
+            Some(negatable(("Action", "NotAction"), &st.action, strings)),
+            st.resource
+                .as_ref()
+                .map(|r| negatable(("Resource", "NotResource"), r, strings)),
+            st.condition
+                .as_ref()
+                .map(|c| member("Condition", condition(c))),
+        ]
+        .into_iter()
+        .flatten(),
+    )
 }
 
 fn principal(p: &Principal) -> usize {
@@ -105,7 +122,11 @@ fn condition(c: &Condition) -> usize {
             keys.iter()
                 .map(|(key, values)| member(key, one_or_many(values, scalar))),
         );
-        member(&op.to_string(), keys)
+        // `Operator`'s text, which needs no escaping: qualifier, kind, `IfExists`.
+        let name = op.qualifier.map_or(0, |q| q.as_str().len())
+            + op.kind.as_str().len()
+            + if op.if_exists { "IfExists".len() } else { 0 };
+        2 + name + 1 + keys
     }))
 }
 

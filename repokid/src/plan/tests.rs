@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{AttachedRecord, NamedPolicy};
+use crate::model::{AttachedRecord, ManagedDecision, NamedPolicy};
 use policies::expand::statement_actions;
 use time::macros::datetime;
 
@@ -357,6 +357,198 @@ fn managed_customer_policies_are_reported_not_rewritten() {
     assert_eq!(got.outcome, Outcome::Unchanged);
     assert_eq!(got.managed_unused.len(), 1);
     assert_eq!(got.managed_unused[0].unused, ["sqs:SendMessage"]);
+    assert_eq!(got.managed_unused[0].decision, ManagedDecision::Reported);
+    assert!(got.detached().is_empty());
+}
+
+const MANAGED_ARN: &str = "arn:aws:iam::111122223333:policy/app";
+
+fn with_managed(mut r: RoleRecord, name: &str, document: &str) -> RoleRecord {
+    r.attached.push(AttachedRecord {
+        name: name.into(),
+        arn: MANAGED_ARN.into(),
+        aws_managed: false,
+        document: Some(Policy::parse(document).unwrap()),
+    });
+    r
+}
+
+fn managed_config() -> PlanConfig {
+    PlanConfig {
+        managed: true,
+        ..PlanConfig::default()
+    }
+}
+
+#[test]
+fn managed_policy_is_replaced_by_a_right_sized_inline_copy() {
+    // `repokid-app` is taken (in another case): the copy is `repokid-app-2`.
+    let r = with_managed(
+        role(&[(
+            "Repokid-App",
+            r#"{"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}"#,
+        )]),
+        "app",
+        r#"{"Version": "2012-10-17", "Statement": [
+            {"Sid": "Use", "Effect": "Allow", "Action": ["sqs:SendMessage", "s3:PutObject"],
+             "Resource": "arn:aws:s3:::b/*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
+            {"Sid": "Gone", "Effect": "Allow", "Action": "sqs:*", "Resource": "*"},
+            {"Sid": "NOREPOkeep", "Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"},
+            {"Sid": "Never", "Effect": "Deny", "Action": "sqs:DeleteQueue", "Resource": "*"}]}"#,
+    );
+    let a = access(&[("s3", Some(RECENT)), ("sqs", Some(OLD))], &[]);
+    let got = plan_with(&r, &a, &[], managed_config());
+    assert_eq!(got.outcome, Outcome::Repo);
+    assert_eq!(got.detached(), [MANAGED_ARN]);
+    let unused = &got.managed_unused[0];
+    assert_eq!(unused.unused, ["sqs:*"]);
+    assert_eq!(got.removed, ["sqs:*"]);
+    assert_eq!(got.removed_services, ["sqs"]);
+    // The inline policy is used: no change to it.
+    assert!(got.policies.is_empty());
+
+    let ManagedDecision::Replaced { copy, diff } = &unused.decision else {
+        panic!("expected a copy, got {:?}", unused.decision);
+    };
+    assert_eq!(copy.name, "repokid-app-2");
+    assert_eq!(
+        copy.document.to_value(),
+        serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Use", "Effect": "Allow", "Action": "s3:PutObject",
+             "Resource": "arn:aws:s3:::b/*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
+            {"Sid": "NOREPOkeep", "Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"},
+            {"Sid": "Never", "Effect": "Deny", "Action": "sqs:DeleteQueue", "Resource": "*"}]})
+    );
+    // The diff is the managed policy's against its copy.
+    let diff = diff.as_ref().unwrap();
+    assert!(diff.granted.is_empty());
+    let revoked = policies::expand::expand(Catalogue::builtin(), &diff.revoked).actions;
+    let id = |name| Catalogue::builtin().action_id(name).unwrap();
+    assert!(
+        revoked.contains(id("sqs:SendMessage")),
+        "{:?}",
+        diff.revoked
+    );
+    assert!(
+        !revoked.contains(id("sqs:ListQueues")),
+        "{:?}",
+        diff.revoked
+    );
+
+    // After the plan: the inline policy as it was, then the copy.
+    let after = got.inline_after(&r.inline);
+    let names: Vec<&str> = after.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["Repokid-App", "repokid-app-2"]);
+
+    // Off by default: reported only, nothing detached.
+    let default = plan(&r, &a);
+    assert_eq!(default.outcome, Outcome::Unchanged);
+    assert_eq!(
+        default.managed_unused[0].decision,
+        ManagedDecision::Reported
+    );
+    assert!(default.policies.is_empty() && default.detached().is_empty());
+}
+
+#[test]
+fn managed_policy_with_nothing_used_is_detached_without_a_copy() {
+    let r = with_managed(
+        role(&[(
+            "p",
+            r#"{"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}"#,
+        )]),
+        "app",
+        r#"{"Statement": [{"Effect": "Allow", "Action": "sqs:Send*", "Resource": "*"},
+                          {"Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": "*"}]}"#,
+    );
+    let got = plan_with(
+        &r,
+        &access(&[("s3", Some(RECENT)), ("sqs", Some(OLD))], &[]),
+        &[],
+        managed_config(),
+    );
+    assert_eq!(got.outcome, Outcome::Repo);
+    assert_eq!(got.managed_unused[0].decision, ManagedDecision::Detached);
+    assert_eq!(got.detached(), [MANAGED_ARN]);
+    assert!(got.policies.is_empty());
+    assert_eq!(got.removed_services, ["sqs"]);
+    assert_eq!(got.inline_after(&r.inline), r.inline);
+
+    // With a Deny in it, detaching would lift the Deny: a copy keeps it.
+    let r = with_managed(
+        role(&[]),
+        "app",
+        r#"{"Statement": [{"Effect": "Allow", "Action": "sqs:Send*", "Resource": "*"},
+                          {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}"#,
+    );
+    let got = plan_with(
+        &r,
+        &access(&[("s3", Some(RECENT)), ("sqs", Some(OLD))], &[]),
+        &[],
+        managed_config(),
+    );
+    let ManagedDecision::Replaced { copy, .. } = &got.managed_unused[0].decision else {
+        panic!("expected a copy, got {:?}", got.managed_unused[0].decision);
+    };
+    assert_eq!(copy.name, "repokid-app");
+    assert_eq!(
+        copy.document.to_value(),
+        serde_json::json!({"Statement": [
+            {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]})
+    );
+}
+
+#[test]
+fn managed_copy_that_does_not_fit_stays_attached() {
+    let inline = r#"{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                                   {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}"#;
+    let managed = r#"{"Statement": [
+        {"Effect": "Allow", "Action": ["s3:PutObject", "sqs:ReceiveMessage"], "Resource": "*"}]}"#;
+    let r = with_managed(role(&[("p", inline)]), "app", managed);
+    let a = access(&[("s3", Some(RECENT)), ("sqs", Some(OLD))], &[]);
+    let fits = plan_with(&r, &a, &[], managed_config());
+    assert_eq!(fits.outcome, Outcome::Repo);
+    let inline_after = json_size(fits.policies[0].new.as_ref().unwrap());
+    let copy = match &fits.managed_unused[0].decision {
+        ManagedDecision::Replaced { copy, .. } => json_size(&copy.document),
+        other => panic!("expected a copy, got {other:?}"),
+    };
+
+    // Room for the rewritten inline policy, not for the copy as well.
+    let config = PlanConfig {
+        inline_limit: inline_after + copy - 1,
+        ..managed_config()
+    };
+    let got = plan_with(&r, &a, &[], config);
+    assert_eq!(got.outcome, Outcome::Repo);
+    match &got.managed_unused[0].decision {
+        ManagedDecision::Refused { reason } => {
+            let total = (inline_after + copy).to_string();
+            assert!(reason.contains(&total), "{reason}");
+        }
+        other => panic!("expected refused, got {other:?}"),
+    }
+    assert!(got.detached().is_empty());
+    assert_eq!(got.inline_after(&r.inline).len(), 1, "no copy");
+    // What stays attached is not removed.
+    assert_eq!(got.removed, ["sqs:SendMessage"]);
+}
+
+#[test]
+fn copy_names_fit_iam_and_avoid_taken_names() {
+    assert_eq!(copy_name("app", &[]), "repokid-app");
+    assert_eq!(
+        copy_name("app", &["REPOKID-APP", "repokid-app-2"]),
+        "repokid-app-3"
+    );
+    let long = "x".repeat(200);
+    let name = copy_name(&long, &[]);
+    assert_eq!(name.len(), POLICY_NAME_MAX);
+    assert!(name.starts_with("repokid-xxx"));
+    let taken = [name.as_str()];
+    let second = copy_name(&long, &taken);
+    assert_eq!(second.len(), POLICY_NAME_MAX);
+    assert!(second.ends_with("x-2"), "{second}");
 }
 
 #[test]

@@ -853,6 +853,7 @@ impl Store for DynamoStore {
         &self,
         role_arn: &str,
         policies: &[NamedPolicy],
+        attached: &[String],
         reason: VersionReason,
         taken_at: OffsetDateTime,
     ) -> Result<u32, StoreError> {
@@ -872,6 +873,7 @@ impl Store for DynamoStore {
                 taken_at,
                 reason,
                 policies: policies.to_vec(),
+                attached: attached.to_vec(),
             };
             let mut item = Self::key(INLINE, &inline_sk(role_arn, version));
             let what = format!("inline version {version} of {role_arn}");

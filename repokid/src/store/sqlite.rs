@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS plans (
     created_at INTEGER NOT NULL, plan TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS inline_versions (
     role_arn TEXT NOT NULL, version INTEGER NOT NULL, taken_at INTEGER NOT NULL,
-    reason TEXT NOT NULL, policies TEXT NOT NULL,
+    reason TEXT NOT NULL, policies TEXT NOT NULL, attached TEXT,
     PRIMARY KEY (role_arn, version));
 CREATE TABLE IF NOT EXISTS schedule (
     role_arn TEXT PRIMARY KEY, entry TEXT NOT NULL, due_at INTEGER NOT NULL);
@@ -90,8 +90,24 @@ impl SqliteStore {
             conn.busy_timeout(std::time::Duration::from_secs(10))
                 .map_err(|e| store.sql(e))?;
             conn.execute_batch(SCHEMA).map_err(|e| store.sql(e))?;
+            store.migrate(&conn)?;
         }
         Ok(store)
+    }
+
+    /// Brings a file made by an earlier release up to [`SCHEMA`]: the
+    /// `attached` column of `inline_versions` (NULL in older rows: no
+    /// attachment recorded).
+    fn migrate(&self, conn: &Connection) -> Result<(), StoreError> {
+        let has_attached = conn
+            .prepare("SELECT 1 FROM pragma_table_info('inline_versions') WHERE name = 'attached'")
+            .and_then(|mut st| st.exists([]))
+            .map_err(|e| self.sql(e))?;
+        if !has_attached {
+            conn.execute_batch("ALTER TABLE inline_versions ADD COLUMN attached TEXT")
+                .map_err(|e| self.sql(e))?;
+        }
+        Ok(())
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -343,10 +359,12 @@ impl SqliteStore {
         &self,
         role_arn: &str,
         policies: &[NamedPolicy],
+        attached: &[String],
         reason: VersionReason,
         taken_at: OffsetDateTime,
     ) -> Result<u32, StoreError> {
         let text = self.json("policies", &policies)?;
+        let attached = self.json("attached policies", &attached)?;
         let sql = |e| self.sql(e);
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(sql)?;
@@ -358,14 +376,15 @@ impl SqliteStore {
             )
             .map_err(sql)?;
         tx.execute(
-            "INSERT INTO inline_versions (role_arn, version, taken_at, reason, policies)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO inline_versions (role_arn, version, taken_at, reason, policies, attached)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 role_arn,
                 version,
                 taken_at.unix_timestamp(),
                 reason.as_str(),
-                text
+                text,
+                attached
             ],
         )
         .map_err(sql)?;
@@ -376,7 +395,7 @@ impl SqliteStore {
     /// [`Store::inline_versions`].
     pub fn inline_versions(&self, role_arn: &str) -> Result<Vec<InlineVersion>, StoreError> {
         let rows = self.rows(
-            "SELECT version, taken_at, reason, policies FROM inline_versions
+            "SELECT version, taken_at, reason, policies, attached FROM inline_versions
                  WHERE role_arn = ?1 ORDER BY version",
             [role_arn],
             |row| {
@@ -385,19 +404,24 @@ impl SqliteStore {
                     row.get::<_, i64>(1)?,
                     row.get::<_, String>(2)?,
                     row.get::<_, String>(3)?,
+                    row.get::<_, Option<String>>(4)?,
                 ))
             },
         )?;
         rows.into_iter()
-            .map(|(version, taken_at, reason, policies)| {
+            .map(|(version, taken_at, reason, policies, attached)| {
+                let corrupt = |e| self.corrupt(&format!("inline version {version}"), e);
                 Ok(InlineVersion {
                     role_arn: role_arn.to_owned(),
                     version,
                     taken_at: self.time(taken_at)?,
                     reason: VersionReason::from_name(&reason)
                         .ok_or_else(|| self.corrupt("version reason", &reason))?,
-                    policies: serde_json::from_str(&policies)
-                        .map_err(|e| self.corrupt(&format!("inline version {version}"), e))?,
+                    policies: serde_json::from_str(&policies).map_err(corrupt)?,
+                    attached: attached
+                        .map(|text| serde_json::from_str(&text).map_err(corrupt))
+                        .transpose()?
+                        .unwrap_or_default(),
                 })
             })
             .collect()
@@ -564,10 +588,11 @@ impl Store for SqliteStore {
         &self,
         role_arn: &str,
         policies: &[NamedPolicy],
+        attached: &[String],
         reason: VersionReason,
         taken_at: OffsetDateTime,
     ) -> Result<u32, StoreError> {
-        SqliteStore::put_inline_version(self, role_arn, policies, reason, taken_at)
+        SqliteStore::put_inline_version(self, role_arn, policies, attached, reason, taken_at)
     }
 
     async fn inline_versions(&self, role_arn: &str) -> Result<Vec<InlineVersion>, StoreError> {

@@ -86,3 +86,47 @@ fn a_lease_excludes_another_connection_until_it_expires() {
     b.unlock("r", "b").unwrap();
     assert!(a.try_lock("r", "a", t1, until).unwrap());
 }
+
+#[test]
+fn a_file_of_an_earlier_release_gains_the_attached_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // The table as releases without managed-policy attachments made it.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE inline_versions (
+                role_arn TEXT NOT NULL, version INTEGER NOT NULL, taken_at INTEGER NOT NULL,
+                reason TEXT NOT NULL, policies TEXT NOT NULL,
+                PRIMARY KEY (role_arn, version));
+             INSERT INTO inline_versions VALUES ('arn:aws:iam::111122223333:role/web', 1,
+                1704067200, 'before-repo', '[]');",
+        )
+        .unwrap();
+    }
+    let arn = role().arn;
+    let store = SqliteStore::open(&path).unwrap();
+    let old = store.inline_versions(&arn).unwrap();
+    assert_eq!(old.len(), 1);
+    assert!(old[0].attached.is_empty(), "no attachment recorded");
+    let attached = ["arn:aws:iam::111122223333:policy/shared".to_owned()];
+    let v = store
+        .put_inline_version(
+            &arn,
+            &role().inline,
+            &attached,
+            VersionReason::BeforeRepo,
+            datetime!(2024-02-01 0:00 UTC),
+        )
+        .unwrap();
+    assert_eq!(v, 2);
+    drop(store);
+    // Opening the migrated file again changes nothing.
+    let again = SqliteStore::open(&path)
+        .unwrap()
+        .inline_versions(&arn)
+        .unwrap();
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[1].attached, attached);
+    assert!(again[0].attached.is_empty());
+}
