@@ -17,6 +17,8 @@
 //! - [`batch_get`] and [`batch_put`]: `BatchGetItem` and `BatchWriteItem`
 //!   in chunks of the service's limits, sending again, with backoff, what
 //!   the service left unprocessed.
+//! - [`key`] and [`attribute`]: the key schema of a table or index, for a
+//!   store's `create_table`.
 //! - [`Group`] and [`transact`]: writes grouped so that each group lands in
 //!   one `TransactWriteItems`, as many groups per transaction as the
 //!   service's limits allow; a lost condition answers
@@ -43,6 +45,7 @@ mod batch;
 mod body;
 mod call;
 mod err;
+mod schema;
 mod transact;
 
 use std::collections::HashMap;
@@ -54,6 +57,7 @@ pub use batch::{batch_get, batch_put};
 pub use body::{GZIP_OVER, body, body_text, put_body, put_body_text};
 pub use call::{call_detail, conditional};
 pub use err::{CallError, ItemError};
+pub use schema::{attribute, key};
 pub use transact::{Group, transact};
 
 /// An item: attribute names and their values.

@@ -3,10 +3,7 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, Put, ScalarAttributeType,
-    TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{BillingMode, KeyType, Put, ScalarAttributeType, TransactWriteItem};
 use dynamo_item::{
     CallError, GZIP_OVER, Group, Item, batch_get, batch_put, body, call_detail, conditional, n,
     number, put_body, s, transact,
@@ -20,20 +17,8 @@ async fn table() -> Option<(Client, String)> {
         .create_table()
         .table_name(&table)
         .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
+        .key_schema(dynamo_item::key("pk", KeyType::Hash).unwrap())
+        .attribute_definitions(dynamo_item::attribute("pk", ScalarAttributeType::S).unwrap())
         .send()
         .await
         .unwrap();

@@ -63,19 +63,10 @@ impl DynamoStore {
 
     /// Creates the table (on-demand billing), for set-up and tests.
     pub async fn create_table(&self) -> Result<(), StoreError> {
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        };
-        let attribute = AttributeDefinition::builder()
-            .attribute_name("pk")
-            .attribute_type(ScalarAttributeType::S)
-            .build()
+        use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType};
+        let attribute = dynamo_item::attribute("pk", ScalarAttributeType::S)
             .map_err(|e| self.fail("CreateTable", e))?;
-        let key = KeySchemaElement::builder()
-            .attribute_name("pk")
-            .key_type(KeyType::Hash)
-            .build()
-            .map_err(|e| self.fail("CreateTable", e))?;
+        let key = dynamo_item::key("pk", KeyType::Hash).map_err(|e| self.fail("CreateTable", e))?;
         self.client
             .create_table()
             .table_name(&self.table)

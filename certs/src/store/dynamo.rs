@@ -41,9 +41,8 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType as DynamoKeyType, Projection, ProjectionType, ReturnValue, ScalarAttributeType,
-    TransactWriteItem, Update,
+    AttributeValue, BillingMode, GlobalSecondaryIndex, KeyType as DynamoKeyType, Projection,
+    ProjectionType, ReturnValue, ScalarAttributeType, TransactWriteItem, Update,
 };
 use dynamo_item::{Item, conditional, n, s};
 use time::OffsetDateTime;
@@ -286,19 +285,9 @@ impl DynamoStore {
     /// once DynamoDB accepted it; AWS takes a few seconds to make it active.
     pub async fn create_table(&self) -> Result<(), StoreError> {
         let built = |e: aws_sdk_dynamodb::error::BuildError| self.fail("CreateTable", e);
-        let key = |name: &str, kind: DynamoKeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .map_err(built)
-        };
+        let key = |name: &str, kind: DynamoKeyType| dynamo_item::key(name, kind).map_err(built);
         let attr = |name: &str, kind: ScalarAttributeType| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(kind)
-                .build()
-                .map_err(built)
+            dynamo_item::attribute(name, kind).map_err(built)
         };
         let index = |name: &str, hash: &str, range: Option<&str>, projection: ProjectionType| {
             let mut keys = vec![key(hash, DynamoKeyType::Hash)?];

@@ -47,8 +47,8 @@ use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem, Update,
+    AttributeValue, BillingMode, GlobalSecondaryIndex, KeyType, Projection, ProjectionType, Put,
+    ScalarAttributeType, TransactWriteItem, Update,
 };
 use dynamo_item::{CallError, Group, Item, n, s};
 use serde::de::DeserializeOwned;
@@ -179,20 +179,8 @@ impl DynamoStore {
     /// once DynamoDB accepted it; AWS takes a few seconds to make it active.
     pub async fn create_table(&self) -> Result<(), StoreError> {
         let built = |e: aws_sdk_dynamodb::error::BuildError| self.fail("CreateTable", e);
-        let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .map_err(built)
-        };
-        let attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(built)
-        };
+        let key = |name: &str, kind: KeyType| dynamo_item::key(name, kind).map_err(built);
+        let attr = |name: &str| dynamo_item::attribute(name, ScalarAttributeType::S).map_err(built);
         let index = GlobalSecondaryIndex::builder()
             .index_name(KIND_INDEX)
             .key_schema(key("kind", KeyType::Hash)?)

@@ -74,8 +74,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put, ReturnValue,
-    ScalarAttributeType, Select, TransactWriteItem,
+    AttributeValue, BillingMode, KeyType, Put, ReturnValue, ScalarAttributeType, Select,
+    TransactWriteItem,
 };
 use dynamo_item::{CallError, Group, Item, conditional, n, s};
 use policies::Policy;
@@ -283,20 +283,8 @@ impl DynamoStore {
     /// unless it exists, and waits up to two minutes for it to be active.
     pub async fn create_table(&self) -> Result<(), StoreError> {
         let built = |e: BuildError| self.fail("CreateTable", e);
-        let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .map_err(built)
-        };
-        let attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(built)
-        };
+        let key = |name: &str, kind: KeyType| dynamo_item::key(name, kind).map_err(built);
+        let attr = |name: &str| dynamo_item::attribute(name, ScalarAttributeType::S).map_err(built);
         let created = self
             .client
             .create_table()
