@@ -92,28 +92,7 @@ async fn update_then_repo_the_due_roles(deps: &Deps) {
     let bad = handle_update(deps, serde_json::json!({"detail": {"accounts": 5}}), now).await;
     assert!(matches!(&bad, Err(e @ LambdaError::BadEvent(_)) if e.error_type() == "BadEvent"));
 
-    // Access data: S3 used, EC2 not for a year; the role is due.
-    let record = |service: &str, days: i64| AccessRecord {
-        role_arn: arn.clone(),
-        service: service.into(),
-        action: None,
-        last_used: Some(now - Duration::days(days)),
-        source: AccessSource::AccessAdvisor,
-    };
-    deps.store
-        .put_access(&[record("s3", 1), record("ec2", 365)], now)
-        .await
-        .unwrap();
-    deps.store
-        .schedule(&Scheduled {
-            role_arn: arn.clone(),
-            role_name: name.clone(),
-            due_at: now - Duration::hours(1),
-            scheduled_at: now - Duration::days(7),
-            notified: false,
-        })
-        .await
-        .unwrap();
+    make_due(deps, &arn, &name, now).await;
     let out = handle_repo_scheduled(deps, now).await.unwrap();
     let results = out["results"].as_array().unwrap();
     let ours = results.iter().find(|r| r["role"] == name.as_str()).unwrap();
@@ -213,27 +192,7 @@ async fn the_due_role_is_repoed_in_its_own_account() {
             .any(|r| &r.arn == member),
         "{out}"
     );
-    let record = |service: &str, days: i64| AccessRecord {
-        role_arn: member.clone(),
-        service: service.into(),
-        action: None,
-        last_used: Some(now - Duration::days(days)),
-        source: AccessSource::AccessAdvisor,
-    };
-    deps.store
-        .put_access(&[record("s3", 1), record("ec2", 365)], now)
-        .await
-        .unwrap();
-    deps.store
-        .schedule(&Scheduled {
-            role_arn: member.clone(),
-            role_name: name.clone(),
-            due_at: now - Duration::hours(1),
-            scheduled_at: now - Duration::days(7),
-            notified: false,
-        })
-        .await
-        .unwrap();
+    make_due(&deps, member, &name, now).await;
     let out = handle_repo_scheduled(&deps, now).await.unwrap();
     let results = out["results"].as_array().unwrap();
     assert_eq!(results.len(), 1, "{out}");
@@ -268,4 +227,30 @@ async fn the_due_role_is_repoed_in_its_own_account() {
         policies::Policy::parse(POLICY).unwrap(),
         "the caller's role of that name is untouched"
     );
+}
+
+/// Access data for role `arn` (S3 used yesterday, EC2 not for a year) and a
+/// schedule that fell due an hour ago.
+async fn make_due(deps: &Deps, arn: &str, name: &str, now: OffsetDateTime) {
+    let record = |service: &str, days: i64| AccessRecord {
+        role_arn: arn.to_owned(),
+        service: service.into(),
+        action: None,
+        last_used: Some(now - Duration::days(days)),
+        source: AccessSource::AccessAdvisor,
+    };
+    deps.store
+        .put_access(&[record("s3", 1), record("ec2", 365)], now)
+        .await
+        .unwrap();
+    deps.store
+        .schedule(&Scheduled {
+            role_arn: arn.to_owned(),
+            role_name: name.to_owned(),
+            due_at: now - Duration::hours(1),
+            scheduled_at: now - Duration::days(7),
+            notified: false,
+        })
+        .await
+        .unwrap();
 }
