@@ -552,17 +552,11 @@ fn attached_record(arn: &str, history: &[PolicyVersionRecord]) -> AttachedRecord
 /// [`find_role`]) live inline
 /// policies (Allow statements only; `NOREPO` statements untouched) and,
 /// with `commit`, applies the change the same way `repo` does. The change
-/// is saved in the store as a plan ([`removal_plan`], its counts from
-/// `cat`, the planner's catalogue), committed or not.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the same arguments as `repo`, plus the permission and the catalogue"
-)]
+/// is saved in the store as a plan ([`removal_plan`]), committed or not.
 pub async fn remove<I: Iam>(
     iam: &I,
     store: &dyn Store,
     planner: &mut Planner<'_>,
-    cat: &Catalogue,
     role: &str,
     permission: &str,
     commit: bool,
@@ -570,19 +564,14 @@ pub async fn remove<I: Iam>(
 ) -> Result<ApplyReport, ApplyError> {
     let role = find_role(store, role).await?;
     let lease = Lease::take(store, &role, commit, now).await?;
-    let result = remove_leased(iam, store, planner, cat, role, permission, commit, now).await;
+    let result = remove_leased(iam, store, planner, role, permission, commit, now).await;
     lease.give_back(store, result).await
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "`remove`'s arguments, with the role read"
-)]
 async fn remove_leased<I: Iam>(
     iam: &I,
     store: &dyn Store,
     planner: &mut Planner<'_>,
-    cat: &Catalogue,
     mut role: RoleRecord,
     permission: &str,
     commit: bool,
@@ -594,7 +583,7 @@ async fn remove_leased<I: Iam>(
         .without(&current, permission)
         .ok_or_else(|| ApplyError::UnknownPermission(permission.to_owned()))?;
     let calls = calls(&current, &wanted);
-    let plan = removal_plan(cat, &role, &calls);
+    let plan = removal_plan(planner.catalogue(), &role, &calls);
     store.put_plan(&plan, now).await?;
     let mut report = ApplyReport {
         role_name: role.name.clone(),

@@ -531,7 +531,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     &iam,
                     opened.store.as_ref(),
                     &mut planner,
-                    cat,
                     name,
                     &permission,
                     commit,

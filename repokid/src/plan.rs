@@ -158,6 +158,11 @@ struct Managed<'r> {
 }
 
 impl<'c> Planner<'c> {
+    /// The action catalogue the planner expands patterns with.
+    pub fn catalogue(&self) -> &'c Catalogue {
+        self.cat
+    }
+
     /// A planner with `config`.
     pub fn new(cat: &'c Catalogue, config: PlanConfig) -> Self {
         Planner {

@@ -398,35 +398,17 @@ async fn remove_takes_one_permission_out_everywhere() {
     let iam = FakeIam::with(&originals());
     let store = store_with_role();
     let mut planner = Planner::new(Catalogue::builtin(), PlanConfig::default());
-    let dry = remove(
-        &iam,
-        &store,
-        &mut planner,
-        Catalogue::builtin(),
-        "web",
-        "ec2:Start*",
-        false,
-        NOW,
-    )
-    .await
-    .unwrap();
+    let dry = remove(&iam, &store, &mut planner, "web", "ec2:Start*", false, NOW)
+        .await
+        .unwrap();
     assert!(!dry.committed);
     assert_eq!(iam.state(), as_map(&originals()));
     let names: Vec<&str> = dry.calls.iter().map(Call::name).collect();
     assert_eq!(names, ["b", "c"]);
 
-    let done = remove(
-        &iam,
-        &store,
-        &mut planner,
-        Catalogue::builtin(),
-        "web",
-        "ec2:Start*",
-        true,
-        NOW,
-    )
-    .await
-    .unwrap();
+    let done = remove(&iam, &store, &mut planner, "web", "ec2:Start*", true, NOW)
+        .await
+        .unwrap();
     assert!(done.committed);
     let state = iam.state();
     assert_eq!(state["a"], originals()[0].document, "untouched");
@@ -452,31 +434,13 @@ async fn remove_takes_one_permission_out_everywhere() {
     let versions = store.inline_versions(ARN).unwrap();
     assert_eq!(versions.last().unwrap().reason, VersionReason::BeforeRemove);
     // Again: nothing left to remove.
-    let again = remove(
-        &iam,
-        &store,
-        &mut planner,
-        Catalogue::builtin(),
-        "web",
-        "ec2:Start*",
-        true,
-        NOW,
-    )
-    .await
-    .unwrap();
+    let again = remove(&iam, &store, &mut planner, "web", "ec2:Start*", true, NOW)
+        .await
+        .unwrap();
     assert!(again.calls.is_empty());
-    let err = remove(
-        &iam,
-        &store,
-        &mut planner,
-        Catalogue::builtin(),
-        "web",
-        "nope:Nothing",
-        true,
-        NOW,
-    )
-    .await
-    .unwrap_err();
+    let err = remove(&iam, &store, &mut planner, "web", "nope:Nothing", true, NOW)
+        .await
+        .unwrap_err();
     assert!(matches!(err, ApplyError::UnknownPermission(_)), "{err}");
 }
 
